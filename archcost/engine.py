@@ -1,0 +1,433 @@
+"""The engine: expands a :class:`~archcost.spec.Spec` into uniquely named leaf layers and
+propagates shapes, costs and receptive fields in one pass, in execution order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from archcost import expr, layers
+from archcost.errors import Location, SpecError
+from archcost.layers import Args, Pair, Shape
+from archcost.spec import Block, Item, Raw, Spec
+
+INPUT: Final = "input"
+"""The producer name of the network input."""
+RESERVED: Final = ("cin", "hin", "win")
+"""Names every expression can read: the current layer's input channels, height, width."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on expansion, so that a hostile spec fails fast instead of eating memory."""
+
+    max_layers: int = 1_000_000
+    max_repeat: int = 100_000
+    max_nesting: int = 64
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One leaf layer: where it sits, what it reads, its output and its costs (one sample)."""
+
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    rf: Pair
+    jump: Pair
+    args: Mapping[str, Any]
+    explain: str
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over all leaf layers (one sample)."""
+
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    activations: int = 0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of analysing a spec at one input size, batch and dtype."""
+
+    name: str
+    title: str
+    input: Shape
+    batch: int
+    dtype: str
+    settings: Mapping[str, Any]
+    layers: tuple[LayerResult, ...]
+    totals: Totals
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def output(self) -> LayerResult:
+        return self.layers[-1]
+
+    @property
+    def weighted_depth(self) -> int:
+        """Conv and linear layers on the longest path (the count papers call depth)."""
+        depth: dict[str, int] = {INPUT: 0}
+        for layer in self.layers:
+            here = max(depth[i] for i in layer.inputs) + (layer.kind in ("conv", "linear"))
+            depth[layer.name] = here
+        return depth[self.layers[-1].name]
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    producer: str
+    shape: Shape
+    rf: Pair = (1, 1)
+    jump: Pair = (1, 1)
+
+
+class _Siblings:
+    """Names already used in one container, and the index the next unnamed child gets."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.index = 0
+
+    def claim(self, name: str | None, path: str, loc: Location) -> str:
+        chosen = name if name is not None else str(self.index)
+        if chosen in self.used:
+            raise SpecError(
+                f"two layers are named {chosen!r} here; names must be unique in their container",
+                Location(loc.file, loc.line, loc.column, _join(path, chosen)),
+            )
+        self.used.add(chosen)
+        self.index += 1
+        return chosen
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class _Expander:
+    def __init__(self, spec: Spec, model_scope: dict[str, expr.Value], limits: Limits) -> None:
+        self.spec = spec
+        self.model_scope = model_scope
+        self.limits = limits
+        self.layers: list[LayerResult] = []
+        self.depth = 0
+
+    # -- values
+
+    def scope(self, local: Mapping[str, expr.Value], t: _Tensor) -> dict[str, expr.Value]:
+        out = {**self.model_scope, **local}
+        out["cin"] = t.shape[0]
+        if len(t.shape) == 3:
+            out["hin"], out["win"] = t.shape[1], t.shape[2]
+        return out
+
+    def value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> Any:
+        def one(v: Any, loc: Location) -> Any:
+            if isinstance(v, str) and expr.is_expression(v):
+                try:
+                    return expr.evaluate(v, scope)
+                except expr.ExprError as exc:
+                    raise SpecError(f"in {v!r}: {exc}", _at(loc, path)) from None
+            return v
+
+        if isinstance(raw.value, list):
+            locs = getattr(raw.value, "locs", [raw.loc] * len(raw.value))
+            return [one(v, vl) for v, vl in zip(raw.value, locs, strict=True)]
+        return one(raw.value, raw.loc)
+
+    def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
+        value = self.value(raw, scope, path)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _at(raw.loc, path))
+        return value
+
+    # -- walking
+
+    def sequence(
+        self,
+        items: Sequence[Item],
+        t: _Tensor,
+        local: Mapping[str, expr.Value],
+        path: str,
+        siblings: _Siblings | None = None,
+    ) -> _Tensor:
+        siblings = siblings or _Siblings()
+        for item in items:
+            if item.when is not None:
+                cond = self.value(item.when, self.scope(local, t), path)
+                if not isinstance(cond, bool):
+                    raise SpecError(f"when must be true or false, got {cond!r}", _at(item.when.loc, path))
+                if not cond:
+                    continue
+            name = siblings.claim(item.name, path, item.loc)
+            t = self.item(item, t, local, _join(path, name))
+        return t
+
+    def item(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        if item.repeat is None:
+            return self.single(item, t, local, path)
+        count = self.int_value(item.repeat, self.scope(local, t), path, "repeat", 1)
+        if count > self.limits.max_repeat:
+            raise SpecError(
+                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _at(item.repeat.loc, path)
+            )
+        plain = replace(item, repeat=None, first={}, names=None)
+        first = replace(plain, args={**item.args, **item.first})
+        for i in range(count):
+            child = item.names.format(i=i, n=i + 1) if item.names else str(i)
+            t = self.single(first if i == 0 else plain, t, local, _join(path, child))
+        return t
+
+    def single(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        self.depth += 1
+        if self.depth > self.limits.max_nesting:
+            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _at(item.loc, path))
+        try:
+            if item.kind == "sequential":
+                return self.sequence(item.layers, t, local, path)
+            if item.kind == "parallel":
+                return self.parallel(item, t, local, path, _Siblings())
+            if item.kind == "residual":
+                return self.residual(item, t, local, path, _Siblings())
+            block = self.spec.blocks.get(item.kind)
+            if block is not None:
+                return self.block(block, item, t, local, path)
+            return self.leaf(item, t, local, path)
+        finally:
+            self.depth -= 1
+
+    def parallel(
+        self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+    ) -> _Tensor:
+        outs = []
+        for branch in item.branches:
+            name = siblings.claim(branch.name, path, branch.loc)
+            outs.append(self.item(branch, t, local, _join(path, name)))
+        merge = str(item.args["merge"].value)
+        return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
+
+    def residual(
+        self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+    ) -> _Tensor:
+        body = self.sequence(item.layers, t, local, path, siblings)
+        mode = str(item.args["shortcut"].value)
+        match = body.shape == t.shape
+        skip: _Tensor | None = t
+        if mode == "projection" or (mode == "auto" and not match):
+            if item.projection is None:
+                raise SpecError(
+                    f"the residual's body turns {_shape(t.shape)} into {_shape(body.shape)}: give a projection"
+                    " (e.g. a 1×1 conv with the body's stride) or use shortcut: optional",
+                    _at(item.loc, path),
+                )
+            proj = item.projection[0]
+            name = siblings.claim(proj.name or "downsample", path, proj.loc)
+            skip = self.item(replace(proj, name=None), t, local, _join(path, name))
+        elif mode == "identity" and not match:
+            raise SpecError(
+                "shortcut: identity needs the body to keep the shape, "
+                f"but it turns {_shape(t.shape)} into {_shape(body.shape)}",
+                _at(item.loc, path),
+            )
+        elif mode == "optional" and not match:
+            skip = None
+        out = body
+        if skip is not None:
+            out = self.merge("add", [body, skip], siblings.claim("add", path, item.loc), path, item.loc)
+        return self.sequence(item.post, out, local, path, siblings)
+
+    def block(self, block: Block, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        caller = self.scope(local, t)
+        bound: dict[str, expr.Value] = {}
+        for pname, default in block.params.items():
+            if pname in item.args:
+                bound[pname] = self.value(item.args[pname], caller, path)
+            elif default is not None:
+                bound[pname] = self.value(default, {**caller, **bound}, path)
+            else:
+                raise SpecError(f"block {block.name!r} needs the argument {pname!r}", _at(item.loc, path))
+        inner: dict[str, expr.Value] = dict(bound)
+        for lname, raw in block.let.items():
+            inner[lname] = self.value(raw, self.scope(inner, t), path)
+        body = block.layers
+        if (
+            len(body) == 1
+            and body[0].kind in ("parallel", "residual", "sequential")
+            and body[0].name is None
+            and body[0].repeat is None
+            and body[0].when is None
+        ):
+            return self.single(body[0], t, inner, path)  # the container is the block itself
+        return self.sequence(body, t, inner, path)
+
+    def leaf(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        kind = layers.KINDS[item.kind]
+        scope = self.scope(local, t)
+        values: dict[str, Any] = {}
+        for arg in kind.args:
+            raw = item.args.get(arg.name)
+            value = arg.default if raw is None else self.value(raw, scope, path)
+            try:
+                values[arg.name] = layers.coerce(arg, value)
+            except ValueError as exc:
+                loc = raw.loc if raw is not None else item.loc
+                raise SpecError(f"{item.kind}: {exc}", _at(loc, path)) from None
+        return self.record(item.kind, [t], Args(values), path, item.loc)
+
+    def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
+        return self.record(kind, ins, Args({}), _join(path, name), loc)
+
+    def record(self, kind_name: str, ins: list[_Tensor], args: Args, path: str, loc: Location) -> _Tensor:
+        if len(self.layers) >= self.limits.max_layers:
+            raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _at(loc, path))
+        kind = layers.KINDS[kind_name]
+        shapes = tuple(i.shape for i in ins)
+        try:
+            cost = kind.infer(shapes, args)
+        except layers.ShapeError as exc:
+            raise SpecError(f"{kind_name}: {exc}", _at(loc, path)) from None
+        if any(d <= 0 for d in cost.output):
+            raise SpecError(f"{kind_name}: the output {_shape(cost.output)} has a size ≤ 0", _at(loc, path))
+        rf, jump = _receptive_field(ins, cost)
+        self.layers.append(
+            LayerResult(
+                name=path,
+                kind=kind_name,
+                inputs=tuple(i.producer for i in ins),
+                input_shapes=shapes,
+                output_shape=cost.output,
+                params=cost.params,
+                buffers=cost.buffers,
+                macs=cost.macs,
+                flops=cost.flops,
+                activations=layers.prod(cost.output),
+                rf=rf,
+                jump=jump,
+                args=dict(args),
+                explain=cost.explain,
+                loc=loc,
+            )
+        )
+        return _Tensor(path, cost.output, rf, jump)
+
+
+def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
+    rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
+    jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
+    if cost.kernel is None:  # sees the whole map
+        shape_in = ins[0].shape
+        kernel = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (1, 1)
+        stride = kernel
+    else:
+        kernel, stride = cost.kernel, cost.stride
+    rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
+    return rf, (jump[0] * stride[0], jump[1] * stride[1])
+
+
+def _at(loc: Location, path: str) -> Location:
+    return Location(loc.file, loc.line, loc.column, path)
+
+
+def _shape(s: Shape) -> str:
+    return "×".join(map(str, s))
+
+
+def model_scope(spec: Spec, overrides: Mapping[str, expr.Value]) -> dict[str, expr.Value]:
+    """Model parameters: defaults in order (each may use earlier ones), with `overrides` applied."""
+    unknown = sorted(set(overrides) - set(spec.params))
+    if unknown:
+        known = ", ".join(spec.params) or "none"
+        raise SpecError(
+            f"--set {unknown[0]}: the spec has no parameter {unknown[0]!r} (its parameters: {known})",
+            Location(spec.file),
+        )
+    scope: dict[str, expr.Value] = {}
+    for name, raw in spec.params.items():
+        if name in overrides:
+            scope[name] = overrides[name]
+            continue
+        if isinstance(raw.value, list):
+            raise SpecError(f"parameter {name!r} must be a single value", raw.loc)
+        value = raw.value
+        if isinstance(value, str) and expr.is_expression(value):
+            try:
+                value = expr.evaluate(value, scope)
+            except expr.ExprError as exc:
+                raise SpecError(f"parameter {name!r}: {exc}", raw.loc) from None
+        if value is None:
+            raise SpecError(f"parameter {name!r} needs a default value", raw.loc)
+        scope[name] = value
+    return scope
+
+
+def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
+    """The spec's input shape evaluated in the model scope."""
+    dims = []
+    for raw in spec.input:
+        value = raw.value
+        if isinstance(value, str) and expr.is_expression(value):
+            try:
+                value = expr.evaluate(value, scope)
+            except expr.ExprError as exc:
+                raise SpecError(f"input: {exc}", raw.loc) from None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
+        dims.append(value)
+    return tuple(dims)
+
+
+def analyze(
+    spec: Spec,
+    *,
+    overrides: Mapping[str, expr.Value] | None = None,
+    input_override: Shape | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    limits: Limits | None = None,
+) -> Analysis:
+    """Expand `spec` and compute every layer's shape and costs; SpecError on bad input."""
+    for reserved in RESERVED:
+        if reserved in spec.params:
+            raise SpecError(
+                f"{reserved!r} is reserved (the current input) and cannot be a parameter", spec.params[reserved].loc
+            )
+    scope = model_scope(spec, overrides or {})
+    shape_in = input_override or input_shape(spec, scope)
+    expander = _Expander(spec, scope, limits or Limits())
+    expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
+    if not expander.layers:
+        raise SpecError("the spec has no layers once its `when` conditions are applied", Location(spec.file))
+    result = tuple(expander.layers)
+    totals = Totals(
+        params=sum(r.params for r in result),
+        buffers=sum(r.buffers for r in result),
+        macs=sum(r.macs for r in result),
+        flops=sum(r.flops for r in result),
+        activations=sum(r.activations for r in result),
+    )
+    return Analysis(
+        name=spec.name,
+        title=spec.title,
+        input=shape_in,
+        batch=batch,
+        dtype=dtype,
+        settings=scope,
+        layers=result,
+        totals=totals,
+        meta=spec.meta,
+    )

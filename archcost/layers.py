@@ -1,0 +1,606 @@
+"""The layer catalog: one entry per kind, defining its arguments, output shape, parameters,
+buffers, MACs, FLOPs, receptive-field step and the arithmetic behind them.
+
+Conventions (``docs/conventions.md`` has the per-kind table):
+
+* **MACs** count the multiply-accumulates of weighted layers (conv, linear); bias excluded.
+* **FLOPs** count every floating-point operation at inference: 2 per MAC, plus a bias add
+  per output, plus the element-wise work each kind documents in :attr:`Kind.flops_rule`.
+* **params** are trainable parameters; **buffers** are non-trainable state (BN running stats).
+
+Shapes exclude the batch: ``(C, H, W)`` for feature maps, ``(N,)`` for vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from archcost.units import exact, shape
+
+Shape = tuple[int, ...]
+Pair = tuple[int, int]
+ArgValue = int | float | bool | str | tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """A layer cannot take the shape it is given; the message says what was expected."""
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final = _Required()
+
+ARG_TYPES: Final = {
+    "int": "a whole number ≥ 0",
+    "posint": "a whole number ≥ 1",
+    "pair": "a whole number ≥ 1 or a pair [h, w]",
+    "pad": "a whole number ≥ 0 or a pair [h, w]",
+    "padding": "a whole number ≥ 0, a pair [h, w], 'same' or 'valid'",
+    "pad4": "a whole number ≥ 0 or [left, right, top, bottom]",
+    "bool": "true or false",
+    "float": "a number",
+    "prob": "a number in [0, 1]",
+}
+"""The value types an argument can have, with how each is described in errors."""
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a layer kind."""
+
+    name: str
+    type: str
+    default: ArgValue | _Required | None = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+class Args(Mapping[str, ArgValue]):
+    """Validated, normalized arguments of one layer with typed accessors."""
+
+    def __init__(self, values: Mapping[str, ArgValue]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> ArgValue:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def integer(self, key: str) -> int:
+        value = self._values[key]
+        assert isinstance(value, int) and not isinstance(value, bool), key
+        return value
+
+    def pair(self, key: str) -> Pair:
+        value = self._values[key]
+        assert isinstance(value, tuple) and len(value) == 2, key
+        return (value[0], value[1])
+
+    def ints(self, key: str) -> tuple[int, ...]:
+        value = self._values[key]
+        assert isinstance(value, tuple), key
+        return value
+
+    def number(self, key: str) -> float:
+        value = self._values[key]
+        assert isinstance(value, int | float) and not isinstance(value, bool), key
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._values[key]
+        assert isinstance(value, bool), key
+        return value
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one layer produces and costs for one sample.
+
+    `kernel` and `stride` are the receptive-field step per axis (H, W): the effective
+    kernel (dilation applied) and the stride. ``None`` means the layer sees the whole map.
+    """
+
+    output: Shape
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    kernel: Pair | None = (1, 1)
+    stride: Pair = (1, 1)
+    explain: str = ""
+
+
+Infer = Callable[[tuple[Shape, ...], Args], Cost]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A layer kind: its arguments, its cost rule and how it is documented."""
+
+    name: str
+    summary: str
+    args: tuple[Arg, ...]
+    infer: Infer
+    flops_rule: str
+    merge: bool = False
+    aliases: tuple[str, ...] = field(default=())
+
+    def arg(self, name: str) -> Arg | None:
+        return next((a for a in self.args if a.name == name), None)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def prod(values: tuple[int, ...]) -> int:
+    return math.prod(values)
+
+
+def _map(shape_in: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape_in) != 3:
+        raise ShapeError(f"{what} needs a C×H×W feature map, got a {len(shape_in)}-d input {shape(shape_in)}")
+    return shape_in[0], shape_in[1], shape_in[2]
+
+
+def _hwc(c: int, h: int, w: int) -> str:
+    return f"{h}×{w}×{c}"
+
+
+def _out_size(
+    n: int, pad_total: int, kernel: int, stride: int, dilation: int, *, ceil_mode: bool = False, axis: str
+) -> int:
+    """Output length of a sliding window (torch's rule, including ceil mode)."""
+    span = dilation * (kernel - 1) + 1
+    room = n + pad_total - span
+    if room < 0:
+        raise ShapeError(
+            f"the kernel ({span} with dilation) is larger than the padded input ({n} + {pad_total} on {axis})"
+        )
+    if ceil_mode:
+        out = -(-room // stride) + 1
+        if (out - 1) * stride >= n + pad_total // 2:  # the last window must start inside the input
+            out -= 1
+        return out
+    return room // stride + 1
+
+
+def _size_formula(
+    n: int, pad_total: int, kernel: int, stride: int, dilation: int, out: int, *, ceil_mode: bool = False
+) -> str:
+    """The lecture's (N + 2P − F)/S + 1, with floor or ceil shown when it matters."""
+    span = dilation * (kernel - 1) + 1
+    num = f"{n}"
+    if pad_total:
+        num += f" + 2·{pad_total // 2}" if pad_total % 2 == 0 else f" + {pad_total}"
+    num += f" - {span}"
+    room = n + pad_total - span
+    body = f"({num})/{stride}"
+    if room % stride:
+        body = f"⌈{body}⌉" if ceil_mode else f"⌊{body}⌋"
+    return f"{body} + 1 = {out}"
+
+
+def _spatial_text(
+    h: int, w: int, pads: Pair, k: Pair, s: Pair, d: Pair, oh: int, ow: int, *, ceil_mode: bool = False
+) -> str:
+    fh = _size_formula(h, pads[0], k[0], s[0], d[0], oh, ceil_mode=ceil_mode)
+    if (h, pads[0], k[0], s[0], d[0]) == (w, pads[1], k[1], s[1], d[1]):
+        text = f"out = {fh}"
+    else:
+        fw = _size_formula(w, pads[1], k[1], s[1], d[1], ow, ceil_mode=ceil_mode)
+        text = f"H = {fh}, W = {fw}"
+    if d != (1, 1):
+        text += f" (dilation {d[0]}: effective kernel {d[0] * (k[0] - 1) + 1})"
+    return text
+
+
+def _pad_totals(padding: ArgValue, k: Pair, s: Pair, d: Pair) -> Pair:
+    """Total padding per axis (both sides) for an int, a pair, 'same' or 'valid'."""
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        if s != (1, 1):
+            raise ShapeError("padding 'same' needs stride 1 (as in torch); give the padding explicitly")
+        return (d[0] * (k[0] - 1), d[1] * (k[1] - 1))
+    assert isinstance(padding, tuple)
+    return (2 * padding[0], 2 * padding[1])
+
+
+def _check_pool_padding(pads: Pair, k: Pair, d: Pair = (1, 1)) -> None:
+    for total, kernel, dil in zip(pads, k, d, strict=True):
+        if total // 2 > (dil * (kernel - 1) + 1) // 2:
+            raise ShapeError(f"pool padding {total // 2} is more than half the kernel {kernel} (torch rejects it)")
+
+
+# ---------------------------------------------------------------------------- kinds
+
+
+def _conv(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, h, w = _map(ins[0], "conv")
+    out, g = a.integer("out"), a.integer("groups")
+    k, s, d = a.pair("kernel"), a.pair("stride"), a.pair("dilation")
+    if c % g:
+        raise ShapeError(f"input channels {c} are not divisible by groups={g}")
+    if out % g:
+        raise ShapeError(f"output channels out={out} are not divisible by groups={g}")
+    pads = _pad_totals(a["padding"], k, s, d)
+    oh = _out_size(h, pads[0], k[0], s[0], d[0], axis="H")
+    ow = _out_size(w, pads[1], k[1], s[1], d[1], axis="W")
+    bias = a.flag("bias")
+    per_out = k[0] * k[1] * (c // g)
+    elems = out * oh * ow
+    weights = per_out * out
+    macs = elems * per_out
+    params = weights + (out if bias else 0)
+    group_note = f" (groups={g}: each filter sees {c}/{g} = {c // g} channels)" if g > 1 else ""
+    kernel_text = f"{k[0]}·{k[1]}·{c // g}"
+    explain = (
+        f"{_spatial_text(h, w, pads, k, s, d, oh, ow)} → {_hwc(out, oh, ow)}; "
+        f"params = {kernel_text}·{out}{f' + {out}' if bias else ''} = {exact(params)}{group_note}; "
+        f"MACs = {oh}·{ow}·{out} · {kernel_text} = {exact(macs)}"
+    )
+    return Cost(
+        output=(out, oh, ow),
+        params=params,
+        macs=macs,
+        flops=2 * macs + (elems if bias else 0),
+        kernel=(d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1),
+        stride=s,
+        explain=explain,
+    )
+
+
+def _linear(ins: tuple[Shape, ...], a: Args) -> Cost:
+    if len(ins[0]) != 1:
+        raise ShapeError(f"linear needs a flat vector, got {shape(ins[0])}: add a flatten (or global_avgpool) first")
+    n_in, out, bias = ins[0][0], a.integer("out"), a.flag("bias")
+    macs = n_in * out
+    params = macs + (out if bias else 0)
+    explain = (
+        f"{n_in} → {out}; params = {n_in}·{out}{f' + {out}' if bias else ''} = {exact(params)}; "
+        f"MACs = {n_in}·{out} = {exact(macs)}"
+    )
+    return Cost(output=(out,), params=params, macs=macs, flops=2 * macs + (out if bias else 0), explain=explain)
+
+
+def _pool(ins: tuple[Shape, ...], a: Args, what: str) -> tuple[Cost, int]:
+    c, h, w = _map(ins[0], what)
+    k, s = a.pair("kernel"), a.pair("stride") if a["stride"] is not None else a.pair("kernel")
+    d = a.pair("dilation") if "dilation" in a else (1, 1)
+    pads = _pad_totals(a["padding"], k, s, d)
+    _check_pool_padding(pads, k, d)
+    ceil_mode = a.flag("ceil_mode")
+    oh = _out_size(h, pads[0], k[0], s[0], d[0], ceil_mode=ceil_mode, axis="H")
+    ow = _out_size(w, pads[1], k[1], s[1], d[1], ceil_mode=ceil_mode, axis="W")
+    mode = " (ceil mode)" if ceil_mode else ""
+    explain = f"{_spatial_text(h, w, pads, k, s, d, oh, ow, ceil_mode=ceil_mode)}{mode} → {_hwc(c, oh, ow)}"
+    cost = Cost(output=(c, oh, ow), kernel=(d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1), stride=s, explain=explain)
+    return cost, k[0] * k[1]
+
+
+def _maxpool(ins: tuple[Shape, ...], a: Args) -> Cost:
+    cost, window = _pool(ins, a, "maxpool")
+    elems = prod(cost.output)
+    return _with(cost, flops=elems * (window - 1), note=f"FLOPs = {exact(elems)}·({window} - 1) comparisons")
+
+
+def _avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
+    cost, window = _pool(ins, a, "avgpool")
+    elems = prod(cost.output)
+    return _with(cost, flops=elems * window, note=f"FLOPs = {exact(elems)}·{window} (adds and a divide)")
+
+
+def _adaptive_extent(n: int, out: int) -> tuple[int, int]:
+    """Sum of the adaptive windows' lengths along one axis, and the largest window."""
+    total, largest = 0, 0
+    for i in range(out):
+        start, end = (i * n) // out, -(-((i + 1) * n) // out)
+        total += end - start
+        largest = max(largest, end - start)
+    return total, largest
+
+
+def _adaptive_avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, h, w = _map(ins[0], "adaptive_avgpool")
+    oh, ow = a.pair("output")
+    sum_h, k_h = _adaptive_extent(h, oh)
+    sum_w, k_w = _adaptive_extent(w, ow)
+    flops = c * sum_h * sum_w
+    explain = f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}; FLOPs = {c}·{sum_h}·{sum_w} (window sums and divides)"
+    return Cost(
+        output=(c, oh, ow), flops=flops, kernel=(k_h, k_w), stride=(max(1, h // oh), max(1, w // ow)), explain=explain
+    )
+
+
+def _global_avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, h, w = _map(ins[0], "global_avgpool")
+    explain = f"{_hwc(c, h, w)} → {_hwc(c, 1, 1)}; FLOPs = {c}·{h}·{w} (sums and a divide per channel)"
+    return Cost(output=(c, 1, 1), flops=c * h * w, kernel=None, explain=explain)
+
+
+def _batchnorm(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c = ins[0][0]
+    affine = a.flag("affine")
+    elems = prod(ins[0])
+    params = 2 * c if affine else 0
+    explain = (
+        f"params = 2·{c} = {params} (γ, β); buffers = 2·{c} (running mean, var); "
+        f"FLOPs = 2·{exact(elems)} (scale and shift, folded at inference)"
+    )
+    return Cost(output=ins[0], params=params, buffers=2 * c, flops=2 * elems, explain=explain)
+
+
+def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
+    size = a.integer("size")
+    elems = prod(ins[0])
+    per = size + 4
+    return Cost(
+        output=ins[0],
+        flops=per * elems,
+        explain=f"FLOPs = ({size} + 4)·{exact(elems)} (window of squares, scale, offset, power, divide)",
+    )
+
+
+def _elementwise(per_element: int, what: str) -> Infer:
+    def infer(ins: tuple[Shape, ...], a: Args) -> Cost:
+        elems = prod(ins[0])
+        note = f"FLOPs = {per_element}·{exact(elems)} ({what})" if per_element else "no arithmetic"
+        return Cost(output=ins[0], flops=per_element * elems, explain=note)
+
+    return infer
+
+
+def _flatten(ins: tuple[Shape, ...], a: Args) -> Cost:
+    n = prod(ins[0])
+    explain = f"{shape(ins[0])} → {n}"
+    return Cost(output=(n,), kernel=None if len(ins[0]) == 3 else (1, 1), explain=explain)
+
+
+def _zeropad(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, h, w = _map(ins[0], "zeropad")
+    left, right, top, bottom = a.ints("padding")
+    oh, ow = h + top + bottom, w + left + right
+    return Cost(output=(c, oh, ow), explain=f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}")
+
+
+def _shuffle(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, _, _ = _map(ins[0], "shuffle")
+    g = a.integer("groups")
+    if c % g:
+        raise ShapeError(f"channels {c} are not divisible by groups={g}")
+    return Cost(output=ins[0], explain=f"{c} channels in {g} groups of {c // g}, interleaved (no arithmetic)")
+
+
+def _concat(ins: tuple[Shape, ...], a: Args) -> Cost:
+    spatial = {s[1:] for s in ins}
+    if any(len(s) != 3 for s in ins) or len(spatial) > 1:
+        raise ShapeError("concat needs feature maps of the same H×W; got " + ", ".join(shape(s) for s in ins))
+    channels = sum(s[0] for s in ins)
+    parts = " + ".join(str(s[0]) for s in ins)
+    return Cost(output=(channels, *ins[0][1:]), explain=f"channels {parts} = {channels}")
+
+
+def _add(ins: tuple[Shape, ...], a: Args) -> Cost:
+    if len(set(ins)) > 1:
+        raise ShapeError("add needs inputs of the same shape; got " + ", ".join(shape(s) for s in ins))
+    elems = prod(ins[0])
+    adds = (len(ins) - 1) * elems
+    return Cost(output=ins[0], flops=adds, explain=f"FLOPs = {len(ins) - 1}·{exact(elems)} additions")
+
+
+def _multiply(ins: tuple[Shape, ...], a: Args) -> Cost:
+    big = max(ins, key=prod)
+    for s in ins:
+        ok = s == big or (len(s) == len(big) == 3 and s[0] == big[0] and s[1:] == (1, 1))
+        if not ok:
+            raise ShapeError(
+                "multiply needs equal shapes or a C×1×1 gate with the same C; got " + ", ".join(shape(s) for s in ins)
+            )
+    elems = prod(big)
+    mults = (len(ins) - 1) * elems
+    return Cost(output=big, flops=mults, explain=f"FLOPs = {len(ins) - 1}·{exact(elems)} multiplications")
+
+
+def _with(cost: Cost, *, flops: int, note: str) -> Cost:
+    return Cost(
+        output=cost.output,
+        params=cost.params,
+        buffers=cost.buffers,
+        macs=cost.macs,
+        flops=flops,
+        kernel=cost.kernel,
+        stride=cost.stride,
+        explain=f"{cost.explain}; {note}",
+    )
+
+
+_WINDOW_ARGS = (
+    Arg("kernel", "pair", doc="window size"),
+    Arg("stride", "pair", None, "step; defaults to the kernel, as in torch"),
+    Arg("padding", "pad", 0, "implicit padding on each side (at most half the kernel)"),
+)
+_CEIL = Arg("ceil_mode", "bool", False, "round the output size up instead of down")
+
+
+def _activation(
+    name: str, per_element: int, what: str, summary: str, *extra: Arg, aliases: tuple[str, ...] = ()
+) -> Kind:
+    rule = f"{per_element} per element ({what})" if per_element else "0"
+    return Kind(name, summary, extra, _elementwise(per_element, what), rule, aliases=aliases)
+
+
+CATALOG: Final[tuple[Kind, ...]] = (
+    Kind(
+        "conv",
+        "2-D convolution (grouped and depthwise with `groups`)",
+        (
+            Arg("out", "posint", doc="output channels"),
+            Arg("kernel", "pair", doc="kernel size"),
+            Arg("stride", "pair", 1),
+            Arg("padding", "padding", 0, "per side; 'same' keeps H×W at stride 1, 'valid' is 0"),
+            Arg("dilation", "pair", 1),
+            Arg("groups", "posint", 1, "divides input and output channels; groups = input channels is depthwise"),
+            Arg("bias", "bool", True),
+        ),
+        _conv,
+        "2·MACs + 1 per output element if bias",
+    ),
+    Kind(
+        "linear",
+        "fully connected layer on a flat vector",
+        (Arg("out", "posint", doc="output features"), Arg("bias", "bool", True)),
+        _linear,
+        "2·MACs + 1 per output if bias",
+    ),
+    Kind(
+        "maxpool",
+        "max pooling",
+        (*_WINDOW_ARGS, Arg("dilation", "pair", 1), _CEIL),
+        _maxpool,
+        "(k·k − 1) comparisons per output element",
+    ),
+    Kind(
+        "avgpool",
+        "average pooling (zero padding counted in the average, as torch's default)",
+        (*_WINDOW_ARGS, _CEIL),
+        _avgpool,
+        "k·k per output element (k·k − 1 adds and a divide)",
+    ),
+    Kind(
+        "adaptive_avgpool",
+        "average pooling to a fixed output size (torch's window rule)",
+        (Arg("output", "pair", doc="output H×W"),),
+        _adaptive_avgpool,
+        "one per input element of each window (adds and the divide)",
+    ),
+    Kind(
+        "global_avgpool",
+        "average over H×W, giving C×1×1",
+        (),
+        _global_avgpool,
+        "one per input element (adds and a divide per channel)",
+    ),
+    Kind(
+        "batchnorm",
+        "batch normalization over channels (inference: a folded scale and shift)",
+        (Arg("eps", "float", 1e-5), Arg("momentum", "prob", 0.1), Arg("affine", "bool", True)),
+        _batchnorm,
+        "2 per element (scale and shift)",
+    ),
+    Kind(
+        "lrn",
+        "local response normalization across channels (AlexNet)",
+        (
+            Arg("size", "posint", doc="channels in the window"),
+            Arg("alpha", "float", 1e-4),
+            Arg("beta", "float", 0.75),
+            Arg("k", "float", 1.0),
+        ),
+        _lrn,
+        "size + 4 per element (squares and their sum, scale, offset, power, divide)",
+    ),
+    _activation("relu", 1, "a comparison", "max(0, x)"),
+    _activation("relu6", 2, "two comparisons", "min(max(0, x), 6)"),
+    _activation("leaky_relu", 2, "a comparison and a multiply", "x if x > 0 else slope·x", Arg("slope", "float", 0.01)),
+    _activation("sigmoid", 3, "exp, add, divide", "1 / (1 + exp(−x))"),
+    _activation("tanh", 1, "one transcendental", "tanh(x)"),
+    _activation("hardsigmoid", 4, "add, two comparisons, divide", "relu6(x + 3) / 6"),
+    _activation("hardswish", 5, "hardsigmoid and a multiply", "x · relu6(x + 3) / 6"),
+    _activation("silu", 4, "sigmoid and a multiply", "x · sigmoid(x), also called swish", aliases=("swish",)),
+    _activation("gelu", 5, "scale, erf, add, two multiplies", "x · Φ(x), exact erf form"),
+    _activation("softmax", 5, "max, subtract, exp, sum, divide", "softmax over channels"),
+    _activation("dropout", 0, "", "dropout: the identity at inference", Arg("p", "prob", 0.5)),
+    Kind("flatten", "flatten C×H×W to a vector", (), _flatten, "0"),
+    _activation("identity", 0, "", "passes its input through"),
+    Kind(
+        "zeropad",
+        "zero padding",
+        (Arg("padding", "pad4", doc="on all sides, or [left, right, top, bottom]"),),
+        _zeropad,
+        "0",
+    ),
+    Kind(
+        "shuffle",
+        "channel shuffle (ShuffleNet): a permutation, no arithmetic",
+        (Arg("groups", "posint", doc="groups to interleave"),),
+        _shuffle,
+        "0",
+    ),
+    Kind("concat", "channel concatenation (the merge of a parallel)", (), _concat, "0", merge=True),
+    Kind(
+        "add",
+        "element-wise sum (a residual or a parallel merge)",
+        (),
+        _add,
+        "(inputs − 1) per output element",
+        merge=True,
+    ),
+    Kind(
+        "multiply",
+        "element-wise product, a C×1×1 gate broadcast over H×W (squeeze-and-excitation)",
+        (),
+        _multiply,
+        "(inputs − 1) per output element",
+        merge=True,
+    ),
+)
+
+KINDS: Final[dict[str, Kind]] = {k.name: k for k in CATALOG}
+"""Every layer kind by name."""
+
+ALIASES: Final[dict[str, str]] = {alias: k.name for k in CATALOG for alias in k.aliases}
+"""Other names accepted for a kind (``swish`` is ``silu``)."""
+
+
+def coerce(arg: Arg, value: object) -> ArgValue | None:
+    """`value` in the normal form of `arg`'s type; ValueError saying what was expected."""
+    if value is None and arg.default is None:
+        return None
+    expected = ARG_TYPES[arg.type]
+    kind = arg.type
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+    elif kind in ("float", "prob"):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if is_number and (kind == "float" or 0 <= value <= 1):  # type: ignore[operator]
+            return value  # type: ignore[return-value]
+    elif kind in ("int", "posint"):
+        if isinstance(value, int) and _is_int(value, 1 if kind == "posint" else 0):
+            return value
+    elif kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
+        return value
+    elif kind == "pad4":
+        if isinstance(value, int) and _is_int(value, 0):
+            return (value, value, value, value)
+        if isinstance(value, list | tuple) and len(value) == 4 and all(_is_int(v, 0) for v in value):
+            return tuple(value)
+    else:  # pair, pad, padding (as numbers)
+        least = 1 if kind == "pair" else 0
+        if isinstance(value, int) and _is_int(value, least):
+            return (value, value)
+        if isinstance(value, list | tuple) and len(value) == 2 and all(_is_int(v, least) for v in value):
+            return (value[0], value[1])
+    raise ValueError(f"{arg.name} must be {expected}, got {value!r}")
+
+
+def _is_int(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def lookup(name: str) -> Kind | None:
+    """The kind called `name`, or its alias; None if there is none."""
+    return KINDS.get(ALIASES.get(name, name))

@@ -1,0 +1,636 @@
+"""Spec loading: safe YAML that keeps line numbers, validated into a :class:`Spec` tree.
+
+The grammar is documented in ``docs/spec-language.md``. Loading checks structure only
+(keys, kinds, blocks, literal types); values that hold expressions are evaluated later,
+when the engine expands the spec with the input shapes known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from archcost import expr, layers
+from archcost.errors import Location, SpecError
+
+FORMAT_VERSION: Final = 1
+MAX_YAML_NODES: Final = 200_000
+"""A YAML document (aliases expanded) larger than this is refused: no real spec is near it."""
+
+CONTAINERS: Final = ("sequential", "parallel", "residual")
+COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
+MERGES: Final = ("concat", "add", "multiply")
+SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
+NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$")
+_FLOAT_RE: Final = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+TOP_KEYS: Final = {
+    "archcost": "the spec format version (1)",
+    "name": "the spec's name",
+    "title": "a display name",
+    "family": "the architecture family",
+    "year": "year of publication",
+    "description": "one paragraph on the network",
+    "paper": "the paper: title, authors, year, url, venue, note",
+    "reference": "the implementation this spec reproduces",
+    "notes": "notes on choices and differences",
+    "input": "[C, H, W]",
+    "params": "model-level parameters with defaults",
+    "blocks": "reusable parameterized blocks",
+    "layers": "the network, a list of layers",
+}
+PAPER_KEYS: Final = ("title", "authors", "year", "url", "venue", "note")
+BLOCK_KEYS: Final = ("params", "let", "layers", "doc")
+
+
+# ---------------------------------------------------------------------------- positioned YAML
+
+
+class YMap(dict[str, Any]):
+    """A YAML mapping that remembers where each key and value is."""
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[str, Location] = {}
+        self.value_locs: dict[str, Location] = {}
+
+
+class YList(list[Any]):
+    """A YAML sequence that remembers where each element is."""
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.locs: list[Location] = []
+
+
+def _loc(node: yaml.Node, file: str) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed YAML node tree into YMap/YList/scalars, checking what PyYAML lets pass."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.nodes = 0
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise SpecError(
+                f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)", _loc(node, self.file)
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            seq = YList(_loc(node, self.file))
+            for child in node.value:
+                seq.append(self.build(child))
+                seq.locs.append(_loc(child, self.file))
+            return seq
+        assert isinstance(node, yaml.ScalarNode)
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode) -> YMap:
+        out = YMap(_loc(node, self.file))
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SpecError("YAML merge keys (<<) are not supported; use a block", _loc(key_node, self.file))
+            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                raise SpecError(f"a key must be a name, got {key!r}", _loc(key_node, self.file))
+            if key in out:
+                first = out.key_locs[key].line
+                raise SpecError(f"duplicate key {key!r} (first given on line {first})", _loc(key_node, self.file))
+            out[key] = self.build(value_node)
+            out.key_locs[key] = _loc(key_node, self.file)
+            out.value_locs[key] = _loc(value_node, self.file)
+        return out
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.style is None and node.tag == "tag:yaml.org,2002:str" and _FLOAT_RE.match(node.value):
+            return float(node.value)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
+        value = self.constructor.construct_object(node)
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        raise SpecError(
+            f"unsupported YAML value {node.value!r} ({type(value).__name__}); quote it if it is text",
+            _loc(node, self.file),
+        )
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Safe-load one YAML document, keeping positions; SpecError on any YAML problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        column = mark.column + 1 if mark else 0
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"invalid YAML: {problem}", Location(file, line, column)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", Location(file)) from None
+    if node is None:
+        raise SpecError("the spec is empty", Location(file, 1))
+    return _Builder(file).build(node)
+
+
+# ---------------------------------------------------------------------------- the Spec tree
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A value as written in the spec (possibly an expression), with its place."""
+
+    value: Any
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a layer list: a layer kind, a container or a block call."""
+
+    kind: str
+    loc: Location
+    name: str | None = None
+    args: Mapping[str, Raw] = field(default_factory=dict)
+    repeat: Raw | None = None
+    first: Mapping[str, Raw] = field(default_factory=dict)
+    names: str | None = None
+    when: Raw | None = None
+    layers: tuple[Item, ...] = ()
+    branches: tuple[Item, ...] = ()
+    projection: tuple[Item, ...] | None = None
+    post: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Block:
+    """A reusable block: parameters (None marks a required one), `let` values and a body."""
+
+    name: str
+    params: Mapping[str, Raw | None]
+    let: Mapping[str, Raw]
+    layers: tuple[Item, ...]
+    loc: Location
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated spec: metadata, model parameters, blocks and the layer list."""
+
+    name: str
+    file: str
+    input: tuple[Raw, ...]
+    input_loc: Location
+    params: Mapping[str, Raw]
+    blocks: Mapping[str, Block]
+    layers: tuple[Item, ...]
+    meta: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title", self.name))
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _fail(message: str, loc: Location) -> SpecError:
+    return SpecError(message, loc)
+
+
+def _check_keys(mapping: YMap, allowed: Iterator[str] | tuple[str, ...] | list[str], what: str) -> None:
+    allowed = list(allowed)
+    for key in mapping:
+        if key not in allowed:
+            hint = _suggest(key, allowed)
+            raise _fail(f"unknown key {key!r} in {what}{hint}; allowed: {', '.join(allowed)}", mapping.key_locs[key])
+
+
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _literal(value: Any, loc: Location, what: str, types: type | tuple[type, ...]) -> Any:
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise _fail(f"{what} must be {_type_names(types)}, got {value!r}", loc)
+    if not isinstance(value, types):
+        raise _fail(f"{what} must be {_type_names(types)}, got {value!r}", loc)
+    return value
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a mapping",
+    }
+    seq = types if isinstance(types, tuple) else (types,)
+    return " or ".join(names.get(t, t.__name__) for t in seq)
+
+
+def _raw(mapping: YMap, key: str) -> Raw:
+    value = mapping[key]
+    _check_scalar_or_list(value, mapping.value_locs[key], key)
+    return Raw(value, mapping.value_locs[key])
+
+
+def _check_scalar_or_list(value: Any, loc: Location, what: str) -> None:
+    if isinstance(value, YMap):
+        raise _fail(f"{what} must be a value or a list of values, not a mapping", loc)
+    if isinstance(value, YList):
+        for element, element_loc in zip(value, value.locs, strict=True):
+            if isinstance(element, YMap | YList):
+                raise _fail(f"{what} must be a flat list of values", element_loc)
+            _check_expression(element, element_loc)
+    else:
+        _check_expression(value, loc)
+
+
+def _check_expression(value: Any, loc: Location) -> None:
+    if isinstance(value, str) and expr.is_expression(value):
+        try:
+            expr.names_in(value)
+        except (expr.ExprError, SyntaxError) as exc:
+            raise _fail(f"bad expression {value!r}: {exc}", loc) from None
+
+
+class _Loader:
+    def __init__(self, file: str, block_names: set[str]) -> None:
+        self.file = file
+        self.block_names = block_names
+
+    def items(self, value: Any, loc: Location, what: str) -> tuple[Item, ...]:
+        if not isinstance(value, YList):
+            raise _fail(f"{what} must be a list of layers", loc)
+        return tuple(self.item(v, vl) for v, vl in zip(value, value.locs, strict=True))
+
+    def item(self, value: Any, loc: Location) -> Item:
+        if isinstance(value, str):
+            if "(" in value:
+                raise _fail(f"{value!r}: layers are written as mappings, e.g. `- conv: {{out: 64, kernel: 3}}`", loc)
+            kind, args = value, YMap(loc)
+        elif isinstance(value, YMap) and len(value) == 1:
+            kind = next(iter(value))
+            loc = value.key_locs[kind]
+            args = value[kind]
+            if args is None:
+                args = YMap(loc)
+            if not isinstance(args, YMap):
+                raise _fail(f"the arguments of {kind!r} must be a mapping such as {{name: x, ...}}, got {args!r}", loc)
+        elif isinstance(value, YMap):
+            keys = ", ".join(value)
+            raise _fail(
+                "a layer is one kind with its arguments, e.g. `- conv: {out: 64, kernel: 3}`; "
+                f"got several keys ({keys}): is the indentation of the arguments off?",
+                loc,
+            )
+        else:
+            raise _fail(f"a layer must be a kind name or a mapping {{kind: {{arguments}}}}, got {value!r}", loc)
+        return self._item(kind, args, loc)
+
+    def _item(self, kind: str, args: YMap, loc: Location) -> Item:
+        common: dict[str, Any] = {}
+        name = args.get("name")
+        if name is not None:
+            name_loc = args.value_locs["name"]
+            if not isinstance(name, str | int) or isinstance(name, bool) or not NAME_RE.match(str(name)):
+                raise _fail(f"name {name!r} must be letters, digits and _ (no dots: they separate the path)", name_loc)
+            common["name"] = str(name)
+        if "repeat" in args:
+            common["repeat"] = _raw(args, "repeat")
+        if "when" in args:
+            common["when"] = _raw(args, "when")
+        if "names" in args:
+            names = _literal(args["names"], args.value_locs["names"], "names", str)
+            if "{n}" not in names and "{i}" not in names:
+                raise _fail("names must contain {i} (0, 1, ...) or {n} (1, 2, ...)", args.value_locs["names"])
+            if "repeat" not in args:
+                raise _fail("names only applies with repeat", args.key_locs["names"])
+            common["names"] = names
+        first = args.get("first")
+        if first is not None:
+            if not isinstance(first, YMap):
+                raise _fail("first must be a mapping of arguments for the first repetition", args.value_locs["first"])
+            if "repeat" not in args:
+                raise _fail("first only applies with repeat", args.key_locs["first"])
+
+        if kind in CONTAINERS:
+            item = self._container(kind, args, loc, common)
+        elif kind in self.block_names:
+            item = Item(kind, loc, args=self._block_args(kind, args), **common)
+        else:
+            item = Item(self._kind_name(kind, loc), loc, args=self._kind_args(kind, args), **common)
+        if first is not None:
+            allowed = list(item.args) if kind in CONTAINERS else self._arg_names(kind)
+            _check_keys(first, allowed, f"first of {kind!r}")
+            item = _replace(item, first={k: _raw(first, k) for k in first})
+        return item
+
+    def _kind_name(self, kind: str, loc: Location) -> str:
+        found = layers.lookup(kind)
+        if found is None:
+            options = [*layers.KINDS, *layers.ALIASES, *CONTAINERS, *sorted(self.block_names)]
+            raise _fail(f"unknown layer kind {kind!r}{_suggest(kind, options)}", loc)
+        if found.merge:
+            raise _fail(
+                f"{kind!r} merges several inputs: write it as `parallel: {{merge: {kind}, branches: [...]}}`"
+                + (" or use a residual" if kind == "add" else ""),
+                loc,
+            )
+        return found.name
+
+    def _arg_names(self, kind: str) -> list[str]:
+        if kind in self.block_names:
+            return list(self.blocks_params[kind])
+        found = layers.lookup(kind)
+        return [a.name for a in found.args] if found else []
+
+    def _kind_args(self, kind: str, args: YMap) -> dict[str, Raw]:
+        found = layers.lookup(kind)
+        assert found is not None
+        allowed = [a.name for a in found.args]
+        _check_keys(args, [*allowed, *COMMON_KEYS], f"{kind!r}")
+        out = {k: _raw(args, k) for k in args if k not in COMMON_KEYS}
+        for arg in found.args:
+            if arg.required and arg.name not in out:
+                raise _fail(f"{kind!r} needs {arg.name!r} ({arg.doc or layers.ARG_TYPES[arg.type]})", args.loc)
+        return out
+
+    def _block_args(self, kind: str, args: YMap) -> dict[str, Raw]:
+        params = self.blocks_params[kind]
+        _check_keys(args, [*params, "args", *COMMON_KEYS], f"the call of block {kind!r}")
+        out: dict[str, Raw] = {}
+        if "args" in args:
+            positional = args["args"]
+            where = args.value_locs["args"]
+            if not isinstance(positional, YList):
+                raise _fail("args must be a list of positional arguments", where)
+            if len(positional) > len(params):
+                raise _fail(
+                    f"block {kind!r} takes {len(params)} arguments ({', '.join(params)}), got {len(positional)}", where
+                )
+            for pname, value, vloc in zip(params, positional, positional.locs, strict=False):
+                _check_scalar_or_list(value, vloc, pname)
+                out[pname] = Raw(value, vloc)
+        for key in args:
+            if key in params:
+                if key in out:
+                    raise _fail(f"{key!r} is given both in args and by name", args.key_locs[key])
+                out[key] = _raw(args, key)
+        return out
+
+    def _container(self, kind: str, args: YMap, loc: Location, common: dict[str, Any]) -> Item:
+        if kind == "sequential":
+            _check_keys(args, ["layers", *COMMON_KEYS], "sequential")
+            body = self.items(self._need(args, "layers", kind), args.value_locs.get("layers", loc), "layers")
+            return Item(kind, loc, layers=body, **common)
+        if kind == "parallel":
+            _check_keys(args, ["merge", "branches", *COMMON_KEYS], "parallel")
+            merge = _literal(self._need(args, "merge", kind), args.value_locs["merge"], "merge", str)
+            if merge not in MERGES:
+                raise _fail(f"merge must be one of {', '.join(MERGES)}, got {merge!r}", args.value_locs["merge"])
+            branches = self._need(args, "branches", kind)
+            where = args.value_locs["branches"]
+            if not isinstance(branches, YList) or len(branches) < 2:
+                raise _fail("branches must be a list of at least two branches", where)
+            parsed = tuple(
+                Item("sequential", bl, layers=self.items(b, bl, "a branch"))
+                if isinstance(b, YList)
+                else self.item(b, bl)
+                for b, bl in zip(branches, branches.locs, strict=True)
+            )
+            return Item(kind, loc, args={"merge": Raw(merge, args.value_locs["merge"])}, branches=parsed, **common)
+        _check_keys(args, ["layers", "shortcut", "projection", "post", *COMMON_KEYS], "residual")
+        body = self.items(self._need(args, "layers", kind), args.value_locs.get("layers", loc), "layers")
+        shortcut = args.get("shortcut", "auto")
+        where = args.value_locs.get("shortcut", loc)
+        if shortcut not in SHORTCUTS:
+            raise _fail(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}", where)
+        projection = None
+        if "projection" in args:
+            projection = (self.item(args["projection"], args.value_locs["projection"]),)
+        if shortcut == "projection" and projection is None:
+            raise _fail("shortcut: projection needs a projection layer", where)
+        post = self.items(args["post"], args.value_locs["post"], "post") if "post" in args else ()
+        return Item(
+            kind,
+            loc,
+            args={"shortcut": Raw(shortcut, where)},
+            layers=body,
+            projection=projection,
+            post=post,
+            **common,
+        )
+
+    @staticmethod
+    def _need(args: YMap, key: str, kind: str) -> Any:
+        if key not in args:
+            raise _fail(f"{kind} needs {key!r}", args.loc)
+        return args[key]
+
+    blocks_params: dict[str, dict[str, Raw | None]]
+
+
+def _replace(item: Item, **changes: Any) -> Item:
+    from dataclasses import replace
+
+    return replace(item, **changes)
+
+
+def load_text(text: str, file: str = "<spec>") -> Spec:
+    """Parse and validate spec text; SpecError with file and line on any problem."""
+    doc = parse_yaml(text, file)
+    if not isinstance(doc, YMap):
+        raise _fail("a spec is a mapping with keys such as name, input and layers", Location(file, 1))
+    _check_keys(doc, list(TOP_KEYS), "the spec")
+    for key in ("archcost", "name", "input", "layers"):
+        if key not in doc:
+            raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
+    version = doc["archcost"]
+    if version != FORMAT_VERSION:
+        raise _fail(
+            f"archcost: {version!r} is not a known format version (this is {FORMAT_VERSION})",
+            doc.value_locs["archcost"],
+        )
+    name = _literal(doc["name"], doc.value_locs["name"], "name", str)
+    meta = _meta(doc)
+
+    params: dict[str, Raw] = {}
+    if "params" in doc:
+        pmap = doc["params"]
+        if not isinstance(pmap, YMap):
+            raise _fail("params must be a mapping of name: default", doc.value_locs["params"])
+        for key in pmap:
+            _check_param_name(key, pmap.key_locs[key])
+            params[key] = _raw(pmap, key)
+
+    input_value = doc["input"]
+    input_loc = doc.value_locs["input"]
+    if not isinstance(input_value, YList) or len(input_value) not in (1, 3):
+        raise _fail("input must be [C, H, W] (or [N] for a vector)", input_loc)
+    _check_scalar_or_list(input_value, input_loc, "input")
+    input_raw = tuple(Raw(v, vl) for v, vl in zip(input_value, input_value.locs, strict=True))
+
+    blocks_doc = doc.get("blocks", YMap(doc.loc))
+    if not isinstance(blocks_doc, YMap):
+        raise _fail("blocks must be a mapping of block name: definition", doc.value_locs["blocks"])
+    loader = _Loader(file, set(blocks_doc))
+    loader.blocks_params = {}
+    for bname in blocks_doc:
+        bloc = blocks_doc.key_locs[bname]
+        if bname in layers.KINDS or bname in layers.ALIASES or bname in CONTAINERS:
+            raise _fail(f"block {bname!r} has the name of a built-in kind", bloc)
+        _check_param_name(bname, bloc)
+        loader.blocks_params[bname] = _block_params(blocks_doc[bname], blocks_doc.value_locs[bname], bname)
+    blocks = {bname: _block(loader, bname, blocks_doc[bname], blocks_doc.key_locs[bname]) for bname in blocks_doc}
+    _check_recursion(blocks)
+    body = loader.items(doc["layers"], doc.value_locs["layers"], "layers")
+    if not body:
+        raise _fail("layers is empty", doc.value_locs["layers"])
+    return Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+
+
+def _meta(doc: YMap) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for key, types in (("title", str), ("family", str), ("description", str), ("reference", str)):
+        if key in doc:
+            meta[key] = _literal(doc[key], doc.value_locs[key], key, types)
+    if "year" in doc:
+        meta["year"] = _literal(doc["year"], doc.value_locs["year"], "year", int)
+    if "notes" in doc:
+        notes = doc["notes"]
+        if isinstance(notes, str):
+            notes = [notes]
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise _fail("notes must be text or a list of texts", doc.value_locs["notes"])
+        meta["notes"] = list(notes)
+    if "paper" in doc:
+        paper = doc["paper"]
+        if not isinstance(paper, YMap):
+            raise _fail("paper must be a mapping: title, authors, year, url", doc.value_locs["paper"])
+        _check_keys(paper, PAPER_KEYS, "paper")
+        for key in paper:
+            _literal(paper[key], paper.value_locs[key], f"paper.{key}", int if key == "year" else str)
+        meta["paper"] = dict(paper)
+    return meta
+
+
+def _check_param_name(key: str, loc: Location) -> None:
+    if not key.isidentifier():
+        raise _fail(f"{key!r} is not a valid name (letters, digits and _)", loc)
+
+
+def _block_params(value: Any, loc: Location, bname: str) -> dict[str, Raw | None]:
+    if not isinstance(value, YMap):
+        raise _fail(f"block {bname!r} must be a mapping with params, let and layers", loc)
+    _check_keys(value, BLOCK_KEYS, f"block {bname!r}")
+    pmap = value.get("params", YMap(loc))
+    if not isinstance(pmap, YMap):
+        raise _fail(
+            "a block's params must be a mapping name: default (~ marks a required one)", value.value_locs["params"]
+        )
+    out: dict[str, Raw | None] = {}
+    for key in pmap:
+        _check_param_name(key, pmap.key_locs[key])
+        if key in COMMON_KEYS or key == "args":
+            raise _fail(f"{key!r} is reserved and cannot be a block parameter", pmap.key_locs[key])
+        out[key] = None if pmap[key] is None else _raw(pmap, key)
+    return out
+
+
+def _block(loader: _Loader, bname: str, value: YMap, loc: Location) -> Block:
+    let: dict[str, Raw] = {}
+    if "let" in value:
+        lmap = value["let"]
+        if not isinstance(lmap, YMap):
+            raise _fail("let must be a mapping name: value", value.value_locs["let"])
+        for key in lmap:
+            _check_param_name(key, lmap.key_locs[key])
+            let[key] = _raw(lmap, key)
+    if "layers" not in value:
+        raise _fail(f"block {bname!r} needs layers", value.loc)
+    body = loader.items(value["layers"], value.value_locs["layers"], "layers")
+    doc = value.get("doc", "")
+    return Block(bname, loader.blocks_params[bname], let, body, loc, str(doc))
+
+
+def _calls(items: tuple[Item, ...]) -> Iterator[Item]:
+    for item in items:
+        yield item
+        yield from _calls(item.layers)
+        yield from _calls(item.branches)
+        yield from _calls(item.projection or ())
+        yield from _calls(item.post)
+
+
+def _check_recursion(blocks: Mapping[str, Block]) -> None:
+    def visit(name: str, path: list[str]) -> None:
+        for call in _calls(blocks[name].layers):
+            if call.kind in blocks:
+                if call.kind in path:
+                    cycle = " → ".join([*path[path.index(call.kind) :], call.kind])
+                    raise _fail(f"block {call.kind!r} uses itself ({cycle})", call.loc)
+                visit(call.kind, [*path, call.kind])
+
+    for name in blocks:
+        visit(name, [name])
+
+
+# ---------------------------------------------------------------------------- bundled specs
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled specs: inside the installed package, or `specs/` in a checkout."""
+    packaged = Path(str(resources.files("archcost"))) / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "specs"
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled specs, sorted."""
+    return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
+
+
+def resolve(ref: str) -> Path:
+    """A bundled spec name or a path to a YAML file; SpecError if it is neither."""
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists() or "/" in ref:
+        if not path.is_file():
+            raise SpecError(f"no such spec file: {ref}", Location(ref))
+        return path
+    candidate = bundled_dir() / f"{ref}.yaml"
+    if candidate.is_file():
+        return candidate
+    hint = _suggest(ref, bundled_names())
+    raise SpecError(f"unknown spec {ref!r}{hint}; `archcost list` shows the bundled ones", Location(ref))
+
+
+def load(ref: str) -> Spec:
+    """Load a bundled spec by name, or a spec file by path."""
+    path = resolve(ref)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read the spec: {exc}", Location(str(path))) from None
+    shown = path.name if path.parent == bundled_dir() else str(path)
+    return load_text(text, shown)
