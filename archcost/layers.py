@@ -354,10 +354,10 @@ def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
     )
 
 
-def _elementwise(per_element: int, what: str) -> Infer:
+def _elementwise(name: str, per_element: int, what: str) -> Infer:
     def infer(ins: tuple[Shape, ...], a: Args) -> Cost:
         elems = prod(ins[0])
-        note = f"FLOPs = {per_element}·{exact(elems)} ({what})" if per_element else "no arithmetic"
+        note = f"{name}: FLOPs = {per_element}·{exact(elems)} ({what})" if per_element else f"{name}: no arithmetic"
         return Cost(output=ins[0], flops=per_element * elems, explain=note)
 
     return infer
@@ -365,7 +365,7 @@ def _elementwise(per_element: int, what: str) -> Infer:
 
 def _flatten(ins: tuple[Shape, ...], a: Args) -> Cost:
     n = prod(ins[0])
-    explain = f"{shape(ins[0])} → {n}"
+    explain = f"flatten: {shape(ins[0])} → {n}"
     return Cost(output=(n,), kernel=None if len(ins[0]) == 3 else (1, 1), explain=explain)
 
 
@@ -439,7 +439,7 @@ def _activation(
     name: str, per_element: int, what: str, summary: str, *extra: Arg, aliases: tuple[str, ...] = ()
 ) -> Kind:
     rule = f"{per_element} per element ({what})" if per_element else "0"
-    return Kind(name, summary, extra, _elementwise(per_element, what), rule, aliases=aliases)
+    return Kind(name, summary, extra, _elementwise(name, per_element, what), rule, aliases=aliases)
 
 
 CATALOG: Final[tuple[Kind, ...]] = (

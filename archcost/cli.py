@@ -1,0 +1,197 @@
+"""The command line: `archcost show`, `list` and `schema`.
+
+Domain code raises :class:`~archcost.errors.SpecError`; this module alone turns it into a
+one-line message and exit code 2. torch and matplotlib are imported only by the commands
+that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+
+from archcost import __version__, engine, report, spec
+from archcost.errors import Location, SpecError
+
+app = typer.Typer(
+    name="archcost",
+    help="Analytic cost of neural-network architectures from YAML specs: shapes, params, MACs, FLOPs, memory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+EXIT_BAD_INPUT = 2
+
+
+class Dtype(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+SpecArg = Annotated[str, typer.Argument(help="A bundled spec name (see `archcost list`) or a path to a YAML spec.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a model parameter (repeatable): --set groups=1."),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (replaces the spec's)."),
+]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size for memory figures.")]
+DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory figures.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+@contextmanager
+def _bad_input() -> Iterator[None]:
+    """Turn SpecError into one message on stderr and exit code 2."""
+    try:
+        yield
+    except SpecError as exc:
+        Console(stderr=True, width=200).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def parse_sets(values: list[str] | None) -> dict[str, Any]:
+    """`KEY=VALUE` options into a mapping; values are read as YAML scalars (1, 0.5, true, text)."""
+    out: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. --set groups=1", Location("--set"))
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        if not isinstance(value, bool | int | float | str):
+            raise SpecError(f"--set {item!r}: the value must be a number, true/false or text", Location("--set"))
+        out[key] = value
+    return out
+
+
+def parse_input(text: str | None) -> tuple[int, ...] | None:
+    """`3x224x224` (or `3,224,224`) into a shape."""
+    if text is None:
+        return None
+    parts = [p for p in re.split(r"[x×,\s]+", text.strip()) if p]
+    if len(parts) not in (1, 3) or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise SpecError(f"--input {text!r}: expected C×H×W such as 3x224x224", Location("--input"))
+    return tuple(int(p) for p in parts)
+
+
+def analyze_ref(
+    ref: str,
+    sets: list[str] | None = None,
+    input_text: str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+) -> engine.Analysis:
+    """Load and analyse a spec given on the command line."""
+    loaded = spec.load(ref)
+    return engine.analyze(
+        loaded, overrides=parse_sets(sets), input_override=parse_input(input_text), batch=batch, dtype=dtype
+    )
+
+
+@app.command()
+def show(
+    spec_ref: SpecArg,
+    input_shape: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.fp32,
+    sets: SetOpt = None,
+    depth: Annotated[
+        int | None, typer.Option("--depth", "-d", min=1, help="Collapse the hierarchy to N levels, summing children.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    explain: Annotated[bool, typer.Option("--explain", help="Print each layer's arithmetic, lecture style.")] = False,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Exact integers in the table instead of 35K, 120M, 3.86G.")
+    ] = False,
+) -> None:
+    """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
+    with _bad_input():
+        analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value)
+    if explain:
+        for line in report.explain(analysis):
+            typer.echo(line)
+        return
+    if fmt is Format.table:
+        console = _console()
+        console.print(report.table(analysis, depth, exact=exact))
+        for line in report.summary(analysis):
+            console.print(line, highlight=False, soft_wrap=True)
+    else:
+        sys.stdout.write(report.render_text(analysis, fmt.value, depth))
+
+
+@app.command("list")
+def list_specs(fmt: FormatOpt = Format.table) -> None:
+    """The bundled specs with family, year, params and MACs."""
+    entries = []
+    with _bad_input():
+        for name in spec.bundled_names():
+            loaded = spec.load(name)
+            analysis = engine.analyze(loaded)
+            entries.append(
+                report.CatalogEntry(
+                    name=name,
+                    title=analysis.title,
+                    family=str(loaded.meta.get("family", "")),
+                    year=loaded.meta.get("year"),
+                    params=analysis.totals.params,
+                    macs=analysis.totals.macs,
+                    input=analysis.input,
+                )
+            )
+    if fmt is Format.table:
+        _console().print(report.catalog_table(entries))
+    else:
+        sys.stdout.write(report.catalog_text(entries, fmt.value))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (for editor validation)."""
+    typer.echo(json.dumps(spec.json_schema(), indent=2))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"archcost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    """archcost: analytic cost of neural-network architectures."""

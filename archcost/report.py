@@ -1,0 +1,372 @@
+"""Reporting: an :class:`~archcost.engine.Analysis` as a rich table, JSON, CSV or Markdown.
+
+Every column names its convention: MACs (multiply-accumulates, bias excluded), FLOPs
+(2 per MAC plus element-wise work), activations (output elements per sample).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from archcost import units
+from archcost.engine import Analysis, LayerResult
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One report row: a leaf layer, or with ``--depth`` a group of them summed."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    flops: int
+    activations: int
+    rf: tuple[int, int]
+    layers: int = 1
+
+
+def rows(analysis: Analysis, depth: int | None = None) -> list[Row]:
+    """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level."""
+    if depth is None:
+        return [_leaf_row(layer) for layer in analysis.layers]
+    groups: dict[str, list[LayerResult]] = {}
+    for layer in analysis.layers:
+        key = ".".join(layer.name.split(".")[:depth])
+        groups.setdefault(key, []).append(layer)
+    return [_group_row(key, members) for key, members in groups.items()]
+
+
+def _leaf_row(layer: LayerResult) -> Row:
+    return Row(
+        layer.name, layer.kind, layer.output_shape, layer.params, layer.macs, layer.flops, layer.activations, layer.rf
+    )
+
+
+def _group_row(key: str, members: Sequence[LayerResult]) -> Row:
+    if len(members) == 1 and members[0].name == key:
+        return _leaf_row(members[0])
+    last = members[-1]
+    return Row(
+        name=key,
+        kind=f"{len(members)} layers",
+        output_shape=last.output_shape,
+        params=sum(m.params for m in members),
+        macs=sum(m.macs for m in members),
+        flops=sum(m.flops for m in members),
+        activations=sum(m.activations for m in members),
+        rf=last.rf,
+        layers=len(members),
+    )
+
+
+def memory(analysis: Analysis) -> dict[str, int]:
+    """Bytes at the analysis' batch and dtype: weights, buffers and all layer outputs."""
+    size = units.DTYPE_BYTES[analysis.dtype]
+    t = analysis.totals
+    return {
+        "param_bytes": t.params * size,
+        "buffer_bytes": t.buffers * size,
+        "activation_bytes": t.activations * analysis.batch * size,
+    }
+
+
+# ---------------------------------------------------------------------------- table
+
+
+def _num(n: int, exact: bool) -> str:
+    return units.exact(n) if exact else units.human(n)
+
+
+def _rf(rf: tuple[int, int]) -> str:
+    return str(rf[0]) if rf[0] == rf[1] else f"{rf[0]}×{rf[1]}"
+
+
+def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False) -> Table:
+    """A rich table, one row per layer (or group), totals at the bottom."""
+    batch_note = f"batch {analysis.batch}, {analysis.dtype}"
+    result = Table(
+        title=f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), {batch_note}",
+        show_footer=True,
+        header_style="bold",
+        footer_style="bold",
+    )
+    t = analysis.totals
+    result.add_column("layer", footer="total")
+    result.add_column("kind")
+    result.add_column("output (C×H×W)", footer=units.shape(analysis.output.output_shape))
+    result.add_column("params", justify="right", footer=_num(t.params, exact))
+    result.add_column("MACs", justify="right", footer=_num(t.macs, exact))
+    result.add_column("FLOPs", justify="right", footer=_num(t.flops, exact))
+    result.add_column("activations", justify="right", footer=_num(t.activations, exact))
+    result.add_column("RF", justify="right", footer=_rf(analysis.output.rf))
+    for row in rows(analysis, depth):
+        result.add_row(
+            row.name,
+            Text(row.kind, style="dim" if row.layers > 1 else ""),
+            units.shape(row.output_shape),
+            _num(row.params, exact) if row.params else "",
+            _num(row.macs, exact) if row.macs else "",
+            _num(row.flops, exact) if row.flops else "",
+            _num(row.activations, exact),
+            _rf(row.rf),
+        )
+    return result
+
+
+def summary(analysis: Analysis) -> list[str]:
+    """The totals in exact integers with memory, and what each column means."""
+    mem = memory(analysis)
+    t = analysis.totals
+    size = units.DTYPE_BYTES[analysis.dtype]
+    return [
+        f"params       {units.exact(t.params):>16}  ({units.human_bytes(mem['param_bytes'])} of weights in "
+        f"{analysis.dtype}; buffers {units.exact(t.buffers)})",
+        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of conv/linear, bias excluded "
+        "(the papers' mult-adds)",
+        f"FLOPs        {units.exact(t.flops):>16}  2 per MAC + bias adds + element-wise ops",
+        f"activations  {units.exact(t.activations):>16}  output elements of all layers per sample = "
+        f"{units.human_bytes(mem['activation_bytes'])} at batch {analysis.batch} × {size} B",
+        f"depth {analysis.weighted_depth} weighted layers (conv + linear) · receptive field of the output "
+        f"{_rf(analysis.output.rf)} px",
+    ]
+
+
+def _batch_dtype(analysis: Analysis) -> str:
+    return f"batch {analysis.batch}, {analysis.dtype}"
+
+
+def explain(analysis: Analysis) -> Iterable[str]:
+    """Each layer's arithmetic, the way a lecture writes it (shapes H×W×C)."""
+    yield f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
+    for layer in analysis.layers:
+        yield f"{layer.name}: {layer.explain}"
+    t = analysis.totals
+    yield f"total: params = {units.exact(t.params)}; MACs = {units.exact(t.macs)}; FLOPs = {units.exact(t.flops)}"
+
+
+# ---------------------------------------------------------------------------- machine formats
+
+
+def to_dict(analysis: Analysis, depth: int | None = None) -> dict[str, Any]:
+    """The JSON contract (design README): name, input, batch, dtype, totals, layers."""
+    t = analysis.totals
+    data: dict[str, Any] = {
+        "name": analysis.name,
+        "title": analysis.title,
+        "input": list(analysis.input),
+        "batch": analysis.batch,
+        "dtype": analysis.dtype,
+        "settings": dict(analysis.settings),
+        "conventions": {
+            "macs": "multiply-accumulates of conv and linear layers, bias excluded",
+            "flops": "2 per MAC + bias adds + element-wise operations (docs/conventions.md)",
+            "activations": "output elements of every layer, one sample",
+        },
+        "totals": {
+            "params": t.params,
+            "macs": t.macs,
+            "flops": t.flops,
+            "activations": t.activations,
+            "buffers": t.buffers,
+            **memory(analysis),
+            "weighted_depth": analysis.weighted_depth,
+            "receptive_field": list(analysis.output.rf),
+        },
+        "layers": [
+            {
+                "name": layer.name,
+                "kind": layer.kind,
+                "inputs": list(layer.inputs),
+                "output_shape": list(layer.output_shape),
+                "params": layer.params,
+                "macs": layer.macs,
+                "flops": layer.flops,
+                "activations": layer.activations,
+                "buffers": layer.buffers,
+                "receptive_field": list(layer.rf),
+                "jump": list(layer.jump),
+                "line": layer.loc.line,
+            }
+            for layer in analysis.layers
+        ],
+    }
+    if depth is not None:
+        data["groups"] = [_row_dict(r) for r in rows(analysis, depth)]
+    return data
+
+
+def _row_dict(row: Row) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "kind": row.kind,
+        "output_shape": list(row.output_shape),
+        "params": row.params,
+        "macs": row.macs,
+        "flops": row.flops,
+        "activations": row.activations,
+        "receptive_field": list(row.rf),
+        "layers": row.layers,
+    }
+
+
+def to_json(analysis: Analysis, depth: int | None = None) -> str:
+    return json.dumps(to_dict(analysis, depth), indent=2)
+
+
+_COLUMNS = ("name", "kind", "output_shape", "params", "macs", "flops", "activations", "receptive_field")
+
+
+def to_csv(analysis: Analysis, depth: int | None = None) -> str:
+    """One row per layer (or group) with exact integers; shapes as C×H×W."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_COLUMNS)
+    for row in rows(analysis, depth):
+        writer.writerow(_cells(row))
+    t = analysis.totals
+    writer.writerow(
+        ["total", "", units.shape(analysis.output.output_shape), t.params, t.macs, t.flops, t.activations, ""]
+    )
+    return out.getvalue()
+
+
+def _cells(row: Row) -> list[str | int]:
+    return [
+        row.name,
+        row.kind,
+        units.shape(row.output_shape),
+        row.params,
+        row.macs,
+        row.flops,
+        row.activations,
+        _rf(row.rf),
+    ]
+
+
+def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table with exact integers and a totals row."""
+    head = ["layer", "kind", "output (C×H×W)", "params", "MACs", "FLOPs", "activations", "RF"]
+    lines = [
+        f"**{analysis.title}**: input {units.shape(analysis.input)}, {_batch_dtype(analysis)}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---", "---", "---", "---:", "---:", "---:", "---:", "---:"]) + "|",
+    ]
+    for row in rows(analysis, depth):
+        cells = _cells(row)
+        lines.append("| " + " | ".join(units.exact(c) if isinstance(c, int) else c for c in cells) + " |")
+    t = analysis.totals
+    totals = [t.params, t.macs, t.flops, t.activations]
+    lines.append(
+        "| **total** | | "
+        + units.shape(analysis.output.output_shape)
+        + " | "
+        + " | ".join(f"**{units.exact(v)}**" for v in totals)
+        + f" | {_rf(analysis.output.rf)} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_text(analysis: Analysis, fmt: str, depth: int | None = None) -> str:
+    """The machine formats as text: json, csv or markdown."""
+    if fmt == "json":
+        return to_json(analysis, depth) + "\n"
+    if fmt == "csv":
+        return to_csv(analysis, depth)
+    if fmt == "markdown":
+        return to_markdown(analysis, depth)
+    raise ValueError(fmt)
+
+
+# ---------------------------------------------------------------------------- list
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One bundled spec in `archcost list`."""
+
+    name: str
+    title: str
+    family: str
+    year: int | None
+    params: int
+    macs: int
+    input: tuple[int, ...]
+
+
+def catalog_table(entries: Sequence[CatalogEntry]) -> Table:
+    result = Table(title="bundled specs", header_style="bold", caption="MACs: multiply-accumulates at the spec's input")
+    for column, justify in (
+        ("name", "left"),
+        ("network", "left"),
+        ("family", "left"),
+        ("year", "right"),
+        ("input", "left"),
+        ("params", "right"),
+        ("MACs", "right"),
+    ):
+        result.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for e in entries:
+        result.add_row(
+            e.name,
+            e.title,
+            e.family,
+            str(e.year or ""),
+            units.shape(e.input),
+            units.human(e.params),
+            units.human(e.macs),
+        )
+    return result
+
+
+def catalog_dicts(entries: Sequence[CatalogEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": e.name,
+            "title": e.title,
+            "family": e.family,
+            "year": e.year,
+            "input": list(e.input),
+            "params": e.params,
+            "macs": e.macs,
+        }
+        for e in entries
+    ]
+
+
+def catalog_text(entries: Sequence[CatalogEntry], fmt: str) -> str:
+    """The bundled-spec list as json, csv or markdown, with exact integers."""
+    data = catalog_dicts(entries)
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    keys = ["name", "title", "family", "year", "input", "params", "macs"]
+    cells = [[units.shape(d[k]) if k == "input" else ("" if d[k] is None else d[k]) for k in keys] for d in data]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(keys)
+        writer.writerows(cells)
+        return out.getvalue()
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += [
+        "| "
+        + " | ".join(
+            units.exact(c) if isinstance(c, int) and k in ("params", "macs") else str(c)
+            for k, c in zip(keys, row, strict=True)
+        )
+        + " |"
+        for row in cells
+    ]
+    return "\n".join(lines) + "\n"
