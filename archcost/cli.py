@@ -49,7 +49,9 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-SpecArg = Annotated[str, typer.Argument(help="A bundled spec name (see `archcost list`) or a path to a YAML spec.")]
+SpecArg = Annotated[
+    str, typer.Argument(metavar="SPEC", help="A bundled spec name (see `archcost list`) or a path to a YAML spec.")
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a model parameter (repeatable): --set groups=1."),

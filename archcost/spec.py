@@ -736,7 +736,10 @@ def json_schema() -> dict[str, Any]:
                 "properties": kinds,
                 "additionalProperties": {
                     "description": "a block call",
-                    "anyOf": [{"type": "null"}, {"type": "object", "additionalProperties": value}],
+                    "anyOf": [
+                        {"type": "null"},
+                        {"type": "object", "properties": {"args": value, **common}, "additionalProperties": value},
+                    ],
                 },
             },
         ]

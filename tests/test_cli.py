@@ -1,0 +1,210 @@
+"""The CLI through typer's runner: every command and format, the JSON contract, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archcost import engine, spec
+from archcost.cli import app
+
+runner = CliRunner()
+
+CONTRACT_TOP = {"name": str, "input": list, "batch": int, "dtype": str, "totals": dict, "layers": list}
+CONTRACT_TOTALS = ("params", "macs", "flops", "activations")
+CONTRACT_LAYER = {
+    "name": str,
+    "kind": str,
+    "output_shape": list,
+    "params": int,
+    "macs": int,
+    "flops": int,
+    "activations": int,
+}
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def show_json(*args: str) -> dict[str, object]:
+    code, out = invoke("show", *args, "--format", "json")
+    assert code == 0, out
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_json_contract_and_totals(name: str) -> None:
+    data = show_json(name)
+    for key, kind in CONTRACT_TOP.items():
+        assert isinstance(data[key], kind), key
+    totals = data["totals"]
+    layers = data["layers"]
+    assert isinstance(totals, dict) and isinstance(layers, list)
+    for key in CONTRACT_TOTALS:
+        assert isinstance(totals[key], int)
+        # the totals are the sums of the leaf rows
+        assert totals[key] == sum(layer[key] for layer in layers), key
+    for layer in layers:
+        for key, kind in CONTRACT_LAYER.items():
+            assert isinstance(layer[key], kind), (layer["name"], key)
+    assert len({layer["name"] for layer in layers}) == len(layers)
+    # the input excludes the batch; shapes exclude it too
+    assert data["input"] == list(engine.analyze(spec.load(name)).input)
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+@pytest.mark.parametrize("depth", [1, 2])
+def test_depth_groups_sum_to_totals(name: str, depth: int) -> None:
+    data = show_json(name, "--depth", str(depth))
+    groups = data["groups"]
+    totals = data["totals"]
+    assert isinstance(groups, list) and isinstance(totals, dict)
+    for key in CONTRACT_TOTALS:
+        assert sum(g[key] for g in groups) == totals[key]
+    assert all(len(g["name"].split(".")) <= depth for g in groups)
+
+
+def test_table_shows_totals_and_conventions() -> None:
+    code, out = invoke("show", "lenet5")
+    assert code == 0, out
+    # LeNet-5 C1: 5·5·1·6 + 6 = 156 params; 28·28·6·5·5 = 117,600 MACs (shown as 118K)
+    assert "156" in out and "118K" in out
+    assert "multiply-accumulates" in out and "output (C×H×W)" in out
+    code, exact = invoke("show", "lenet5", "--exact")
+    assert "117,600" in exact
+
+
+def test_csv_and_markdown() -> None:
+    code, out = invoke("show", "lenet5", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    analysis = engine.analyze(spec.load("lenet5"))
+    assert [r["name"] for r in rows[:-1]] == [layer.name for layer in analysis.layers]
+    assert rows[-1]["name"] == "total" and int(rows[-1]["macs"]) == analysis.totals.macs
+    code, md = invoke("show", "lenet5", "--format", "markdown")
+    assert code == 0
+    assert md.count("\n| ") == len(analysis.layers) + 2  # header, rows, total
+    assert f"**{analysis.totals.params:,}**" in md
+
+
+def test_batch_and_dtype_scale_memory() -> None:
+    one = show_json("lenet5")
+    many = show_json("lenet5", "--batch", "8", "--dtype", "fp16")
+    t1, t8 = one["totals"], many["totals"]
+    assert isinstance(t1, dict) and isinstance(t8, dict)
+    assert t1["activation_bytes"] == t1["activations"] * 1 * 4
+    assert t8["activation_bytes"] == t1["activations"] * 8 * 2
+    assert t8["param_bytes"] == t1["params"] * 2
+    assert t8["macs"] == t1["macs"]  # per-sample figures do not change with the batch
+
+
+def test_input_override() -> None:
+    data = show_json("lenet5", "--input", "1x36x36")
+    assert data["input"] == [1, 36, 36]
+    layers = data["layers"]
+    assert isinstance(layers, list)
+    assert layers[0]["output_shape"] == [6, 36 - 5 + 1, 36 - 5 + 1]
+
+
+def test_set_override(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(
+        "archcost: 1\nname: net\ninput: [4, 8, 8]\nparams: {g: 2, width: 8}\n"
+        "layers:\n  - conv: {out: $width, kernel: 3, groups: $g}\n"
+    )
+    grouped = show_json(str(path))
+    dense = show_json(str(path), "--set", "g=1", "--set", "width=16")
+    # weights: 3·3·(4/g)·out (+ out bias)
+    assert grouped["totals"]["params"] == 3 * 3 * 2 * 8 + 8  # type: ignore[index]
+    assert dense["totals"]["params"] == 3 * 3 * 4 * 16 + 16  # type: ignore[index]
+    assert dense["settings"] == {"g": 1, "width": 16}
+
+
+def test_explain_lines() -> None:
+    code, out = invoke("show", "lenet5", "--explain")
+    assert code == 0
+    # (32 - 5)/1 + 1 = 28; 5·5·1·6 + 6 = 156; 28·28·6 · 5·5·1 = 117,600
+    assert "c1: out = (32 - 5)/1 + 1 = 28 → 28×28×6; params = 5·5·1·6 + 6 = 156" in out
+    assert "117,600" in out
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
+def test_list_formats(fmt: str) -> None:
+    code, out = invoke("list", "--format", fmt)
+    assert code == 0, out
+    for name in spec.bundled_names():
+        assert name in out
+    if fmt == "json":
+        entries = json.loads(out)
+        lenet = next(e for e in entries if e["name"] == "lenet5")
+        assert lenet["params"] == engine.analyze(spec.load("lenet5")).totals.params
+
+
+def test_schema_is_json() -> None:
+    code, out = invoke("schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "archcost spec"
+
+
+def test_version() -> None:
+    code, out = invoke("--version")
+    assert code == 0 and out.startswith("archcost ")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "no_such_net"], "unknown spec 'no_such_net'"),
+        (["show", "lenet5x"], "did you mean 'lenet5'"),
+        (["show", "missing/file.yaml"], "no such spec file"),
+        (["show", "lenet5", "--set", "groups"], "expected KEY=VALUE"),
+        (["show", "lenet5", "--set", "groups=1"], "has no parameter 'groups'"),
+        (["show", "lenet5", "--input", "3x224"], "expected C×H×W"),
+        (["show", "lenet5", "--input", "1x4x4"], "larger than the padded input"),
+        (["show", "lenet5", "--dtype", "fp64"], "fp64"),
+        (["show", "lenet5", "--batch", "0"], "--batch"),
+        (["show", "lenet5", "--format", "xml"], "xml"),
+    ],
+)
+def test_bad_input_exits_2(args: list[str], fragment: str) -> None:
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert fragment in out
+    assert "Traceback" not in out
+
+
+def test_error_names_file_line_and_layer(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "archcost: 1\nname: bad\ninput: [3, 8, 8]\nlayers:\n"
+        "  - conv: {name: a, out: 8, kernel: 3, padding: 1}\n"
+        "  - conv: {name: b, out: 8, kernel: 11}\n"
+    )
+    code, out = invoke("show", str(path))
+    assert code == 2
+    assert f"{path}:6" in out and "(layer b)" in out and "larger than the padded input" in out
+
+
+@pytest.mark.parametrize("command", [["show", "lenet5"], ["list"], ["show", "lenet5", "--format", "json"], ["schema"]])
+def test_light_commands_import_no_torch_or_matplotlib(command: list[str]) -> None:
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from archcost.cli import app\n"
+        f"result = CliRunner().invoke(app, {command!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        "heavy = [m for m in ('torch', 'fvcore', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
