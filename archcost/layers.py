@@ -124,6 +124,10 @@ class Cost:
 
 
 Infer = Callable[[tuple[Shape, ...], Args], Cost]
+FvcoreCount = Callable[[tuple[Shape, ...], Shape, Args], int]
+"""fvcore 0.1.5's "flop" count of one layer (one sample, eval mode) from its input shapes,
+output shape and arguments: what ``FlopCountAnalysis(...).by_module()[name]`` reports for the
+module archcost's torch build makes of it (see :mod:`archcost.torchcheck`)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,10 @@ class Kind:
     flops_rule: str
     merge: bool = False
     aliases: tuple[str, ...] = field(default=())
+    fvcore: FvcoreCount = field(kw_only=True)
+    """fvcore's convention for this kind, used only by the torch cross-check."""
+    fvcore_rule: str = field(kw_only=True)
+    """That convention in words, with the reason it differs from ours."""
 
     def arg(self, name: str) -> Arg | None:
         return next((a for a in self.args if a.name == name), None)
@@ -357,7 +365,7 @@ def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
 def _elementwise(name: str, per_element: int, what: str) -> Infer:
     def infer(ins: tuple[Shape, ...], a: Args) -> Cost:
         elems = prod(ins[0])
-        note = f"{name}: FLOPs = {per_element}·{exact(elems)} ({what})" if per_element else f"{name}: no arithmetic"
+        note = f"FLOPs = {per_element}·{exact(elems)} ({name}: {what})" if per_element else f"no arithmetic ({name})"
         return Cost(output=ins[0], flops=per_element * elems, explain=note)
 
     return infer
@@ -365,7 +373,7 @@ def _elementwise(name: str, per_element: int, what: str) -> Infer:
 
 def _flatten(ins: tuple[Shape, ...], a: Args) -> Cost:
     n = prod(ins[0])
-    explain = f"flatten: {shape(ins[0])} → {n}"
+    explain = f"{shape(ins[0])} → {n} (flatten)"
     return Cost(output=(n,), kernel=None if len(ins[0]) == 3 else (1, 1), explain=explain)
 
 
@@ -427,6 +435,44 @@ def _with(cost: Cost, *, flops: int, note: str) -> Cost:
     )
 
 
+# ---------------------------------------------------------------------------- fvcore's convention
+# fvcore 0.1.5 (fvcore/nn/flop_count.py, jit_handles.py, jit_analysis.py) counts only the aten
+# operators it has a handle for; others are either in its _IGNORED_OPS (counted as 0, silently) or
+# reported by `unsupported_ops()` (counted as 0, listed). The rules below were read from that source
+# and measured on the modules archcost.torchcheck builds (torch 2.13).
+
+
+def _fvcore_conv(ins: tuple[Shape, ...], out: Shape, a: Args) -> int:
+    # conv_flop_count: batch · prod(weight shape) · prod(output H, W); bias not counted
+    k = a.pair("kernel")
+    return prod(out) * k[0] * k[1] * (ins[0][0] // a.integer("groups"))
+
+
+def _fvcore_linear(ins: tuple[Shape, ...], out: Shape, a: Args) -> int:
+    # linear_flop_jit: prod(input shape) · out_features; bias not counted
+    return prod(ins[0]) * out[0]
+
+
+def _fvcore_input_elements(ins: tuple[Shape, ...], out: Shape, a: Args) -> int:
+    # elementwise_flop_counter(1, 0) on aten::adaptive_avg_pool2d: one per input element
+    return prod(ins[0])
+
+
+def _fvcore_batchnorm(ins: tuple[Shape, ...], out: Shape, a: Args) -> int:
+    # batchnorm_flop_jit in eval mode: numel · (2 if affine else 1)
+    return prod(ins[0]) * (2 if a.flag("affine") else 1)
+
+
+def _fvcore_zero(ins: tuple[Shape, ...], out: Shape, a: Args) -> int:
+    return 0
+
+
+def _uncounted(op: str) -> str:
+    return f"0: {op} is not among fvcore's counted operators (listed by unsupported_ops())"
+
+
+_IGNORED = "0: fvcore ignores {op} (in its _IGNORED_OPS)"
+
 _WINDOW_ARGS = (
     Arg("kernel", "pair", doc="window size"),
     Arg("stride", "pair", None, "step; defaults to the kernel, as in torch"),
@@ -436,10 +482,25 @@ _CEIL = Arg("ceil_mode", "bool", False, "round the output size up instead of dow
 
 
 def _activation(
-    name: str, per_element: int, what: str, summary: str, *extra: Arg, aliases: tuple[str, ...] = ()
+    name: str,
+    per_element: int,
+    what: str,
+    summary: str,
+    *extra: Arg,
+    fvcore_rule: str,
+    aliases: tuple[str, ...] = (),
 ) -> Kind:
     rule = f"{per_element} per element ({what})" if per_element else "0"
-    return Kind(name, summary, extra, _elementwise(name, per_element, what), rule, aliases=aliases)
+    return Kind(
+        name,
+        summary,
+        extra,
+        _elementwise(name, per_element, what),
+        rule,
+        aliases=aliases,
+        fvcore=_fvcore_zero,
+        fvcore_rule=fvcore_rule,
+    )
 
 
 CATALOG: Final[tuple[Kind, ...]] = (
@@ -457,6 +518,11 @@ CATALOG: Final[tuple[Kind, ...]] = (
         ),
         _conv,
         "2·MACs + 1 per output element if bias",
+        fvcore=_fvcore_conv,
+        fvcore_rule=(
+            "MACs: one multiply-add is one flop and the bias is not counted (aten::_convolution; "
+            "'same' and 'valid' are built as explicit padding, since fvcore does not count aten::_convolution_mode)"
+        ),
     ),
     Kind(
         "linear",
@@ -464,6 +530,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (Arg("out", "posint", doc="output features"), Arg("bias", "bool", True)),
         _linear,
         "2·MACs + 1 per output if bias",
+        fvcore=_fvcore_linear,
+        fvcore_rule="MACs: one multiply-add is one flop and the bias is not counted (aten::linear)",
     ),
     Kind(
         "maxpool",
@@ -471,6 +539,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (*_WINDOW_ARGS, Arg("dilation", "pair", 1), _CEIL),
         _maxpool,
         "(k·k − 1) comparisons per output element",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("aten::max_pool2d"),
     ),
     Kind(
         "avgpool",
@@ -478,6 +548,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (*_WINDOW_ARGS, _CEIL),
         _avgpool,
         "k·k per output element (k·k − 1 adds and a divide)",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("aten::avg_pool2d"),
     ),
     Kind(
         "adaptive_avgpool",
@@ -485,6 +557,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (Arg("output", "pair", doc="output H×W"),),
         _adaptive_avgpool,
         "one per input element of each window (adds and the divide)",
+        fvcore=_fvcore_input_elements,
+        fvcore_rule="1 per input element (aten::adaptive_avg_pool2d); overlapping windows are not counted twice",
     ),
     Kind(
         "global_avgpool",
@@ -492,6 +566,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (),
         _global_avgpool,
         "one per input element (adds and a divide per channel)",
+        fvcore=_fvcore_input_elements,
+        fvcore_rule="1 per input element (built as nn.AdaptiveAvgPool2d(1): aten::adaptive_avg_pool2d)",
     ),
     Kind(
         "batchnorm",
@@ -499,6 +575,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (Arg("eps", "float", 1e-5), Arg("momentum", "prob", 0.1), Arg("affine", "bool", True)),
         _batchnorm,
         "2 per element (scale and shift)",
+        fvcore=_fvcore_batchnorm,
+        fvcore_rule="2 per element if affine, else 1 (aten::batch_norm in eval mode; 5 or 4 in training mode)",
     ),
     Kind(
         "lrn",
@@ -511,26 +589,75 @@ CATALOG: Final[tuple[Kind, ...]] = (
         ),
         _lrn,
         "size + 4 per element (squares and their sum, scale, offset, power, divide)",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("nn.LocalResponseNorm's aten::mul, pow, pad, avg_pool3d, add, div"),
     ),
-    _activation("relu", 1, "a comparison", "max(0, x)"),
-    _activation("relu6", 2, "two comparisons", "min(max(0, x), 6)"),
-    _activation("leaky_relu", 2, "a comparison and a multiply", "x if x > 0 else slope·x", Arg("slope", "float", 0.01)),
-    _activation("sigmoid", 3, "exp, add, divide", "1 / (1 + exp(−x))"),
-    _activation("tanh", 1, "one transcendental", "tanh(x)"),
-    _activation("hardsigmoid", 4, "add, two comparisons, divide", "relu6(x + 3) / 6"),
-    _activation("hardswish", 5, "hardsigmoid and a multiply", "x · relu6(x + 3) / 6"),
-    _activation("silu", 4, "sigmoid and a multiply", "x · sigmoid(x), also called swish", aliases=("swish",)),
-    _activation("gelu", 5, "scale, erf, add, two multiplies", "x · Φ(x), exact erf form"),
-    _activation("softmax", 5, "max, subtract, exp, sum, divide", "softmax over channels"),
-    _activation("dropout", 0, "", "dropout: the identity at inference", Arg("p", "prob", 0.5)),
-    Kind("flatten", "flatten C×H×W to a vector", (), _flatten, "0"),
-    _activation("identity", 0, "", "passes its input through"),
+    _activation("relu", 1, "a comparison", "max(0, x)", fvcore_rule=_IGNORED.format(op="aten::relu")),
+    _activation("relu6", 2, "two comparisons", "min(max(0, x), 6)", fvcore_rule=_uncounted("aten::hardtanh")),
+    _activation(
+        "leaky_relu",
+        2,
+        "a comparison and a multiply",
+        "x if x > 0 else slope·x",
+        Arg("slope", "float", 0.01),
+        fvcore_rule=_uncounted("aten::leaky_relu"),
+    ),
+    _activation("sigmoid", 3, "exp, add, divide", "1 / (1 + exp(−x))", fvcore_rule=_uncounted("aten::sigmoid")),
+    _activation("tanh", 1, "one transcendental", "tanh(x)", fvcore_rule=_uncounted("aten::tanh")),
+    _activation(
+        "hardsigmoid",
+        4,
+        "add, two comparisons, divide",
+        "relu6(x + 3) / 6",
+        fvcore_rule=_uncounted("aten::hardsigmoid"),
+    ),
+    _activation(
+        "hardswish", 5, "hardsigmoid and a multiply", "x · relu6(x + 3) / 6", fvcore_rule=_uncounted("aten::hardswish")
+    ),
+    _activation(
+        "silu",
+        4,
+        "sigmoid and a multiply",
+        "x · sigmoid(x), also called swish",
+        aliases=("swish",),
+        fvcore_rule=_uncounted("aten::silu"),
+    ),
+    _activation(
+        "gelu", 5, "scale, erf, add, two multiplies", "x · Φ(x), exact erf form", fvcore_rule=_uncounted("aten::gelu")
+    ),
+    _activation(
+        "softmax",
+        5,
+        "max, subtract, exp, sum, divide",
+        "softmax over channels",
+        fvcore_rule=_uncounted("aten::softmax"),
+    ),
+    _activation(
+        "dropout",
+        0,
+        "",
+        "dropout: the identity at inference",
+        Arg("p", "prob", 0.5),
+        fvcore_rule="0: nothing is computed in eval mode",
+    ),
+    Kind(
+        "flatten",
+        "flatten C×H×W to a vector",
+        (),
+        _flatten,
+        "0",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_IGNORED.format(op="aten::flatten"),
+    ),
+    _activation("identity", 0, "", "passes its input through", fvcore_rule="0: nothing is computed"),
     Kind(
         "zeropad",
         "zero padding",
         (Arg("padding", "pad4", doc="on all sides, or [left, right, top, bottom]"),),
         _zeropad,
         "0",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("aten::pad"),
     ),
     Kind(
         "shuffle",
@@ -538,8 +665,19 @@ CATALOG: Final[tuple[Kind, ...]] = (
         (Arg("groups", "posint", doc="groups to interleave"),),
         _shuffle,
         "0",
+        fvcore=_fvcore_zero,
+        fvcore_rule="0: fvcore ignores the view, transpose and contiguous that make the shuffle",
     ),
-    Kind("concat", "channel concatenation (the merge of a parallel)", (), _concat, "0", merge=True),
+    Kind(
+        "concat",
+        "channel concatenation (the merge of a parallel)",
+        (),
+        _concat,
+        "0",
+        merge=True,
+        fvcore=_fvcore_zero,
+        fvcore_rule=_IGNORED.format(op="aten::cat"),
+    ),
     Kind(
         "add",
         "element-wise sum (a residual or a parallel merge)",
@@ -547,6 +685,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         _add,
         "(inputs − 1) per output element",
         merge=True,
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("aten::add"),
     ),
     Kind(
         "multiply",
@@ -555,6 +695,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         _multiply,
         "(inputs − 1) per output element",
         merge=True,
+        fvcore=_fvcore_zero,
+        fvcore_rule=_uncounted("aten::mul"),
     ),
 )
 
