@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
@@ -176,6 +176,50 @@ def list_specs(fmt: FormatOpt = Format.table) -> None:
         _console().print(report.catalog_table(entries))
     else:
         sys.stdout.write(report.catalog_text(entries, fmt.value))
+
+
+@app.command()
+def check(
+    spec_refs: Annotated[
+        list[str] | None, typer.Argument(metavar="[SPEC]...", help="Specs to check (default: every bundled spec).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Compare each spec's figures reported by its paper with the computed ones; exit 1 on an unexplained failure."""
+    from archcost import check as paper_check
+
+    refs = spec_refs or spec.bundled_names()
+    all_rows: list[paper_check.CheckRow] = []
+    console = _console()
+    with _bad_input():
+        for ref in refs:
+            loaded = spec.load(ref)
+
+            def analyze(
+                settings: Mapping[str, Any], shape: tuple[int, ...] | None, s: spec.Spec = loaded
+            ) -> engine.Analysis:
+                return engine.analyze(s, overrides=settings, input_override=shape)
+
+            rows = paper_check.check_spec(loaded, analyze)
+            all_rows += rows
+            if fmt is Format.table:
+                console.print(report.check_table(loaded.title, rows))
+    failed = [r for r in all_rows if r.failed]
+    if fmt is Format.json:
+        typer.echo(json.dumps(report.check_dicts(all_rows), indent=2))
+    elif fmt is Format.markdown:
+        sys.stdout.write(report.check_markdown(all_rows))
+    elif fmt is Format.csv:
+        raise typer.BadParameter("check prints table, json or markdown", param_hint="--format")
+    if fmt is Format.table:
+        counts = {
+            v: sum(r.verdict == v for r in all_rows) for v in ("pass", "explained", "reported", "fail", "missing")
+        }
+        summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        verdict = "[bold red]FAILED[/]" if failed else "[green]ok[/]"
+        console.print(f"{verdict}: {len(refs)} spec(s), {summary}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

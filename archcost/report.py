@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archcost import units
+from archcost.check import CheckRow
 from archcost.engine import Analysis, LayerResult
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -369,4 +370,86 @@ def catalog_text(entries: Sequence[CatalogEntry], fmt: str) -> str:
         + " |"
         for row in cells
     ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- paper check
+
+_VERDICT_STYLE = {"pass": "green", "explained": "yellow", "reported": "cyan", "fail": "bold red", "missing": "bold red"}
+
+
+def _computed_text(row: CheckRow) -> str:
+    if row.computed is None:
+        return ""
+    return f"{units.human(row.computed)} ({units.exact(row.computed)})"
+
+
+def _difference_text(row: CheckRow) -> str:
+    if row.difference is None or row.computed is None:
+        return ""
+    base = row.computed - row.difference
+    pct = f" ({100 * row.difference / base:+.1f}%)" if base else ""
+    sign = "+" if row.difference >= 0 else "−"
+    return f"{sign}{units.human(abs(round(row.difference)))}{pct}"
+
+
+def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> Table:
+    """A rich table of one spec's reported figures against the computed ones."""
+    result = Table(title=f"{spec_title}: reported vs computed", header_style="bold", show_lines=False)
+    for column, justify in (
+        ("figure", "left"),
+        ("reported", "right"),
+        ("computed", "right"),
+        ("difference", "right"),
+        ("verdict", "left"),
+        ("where / explanation", "left"),
+    ):
+        result.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in check_rows:
+        figure = row.figure + (f" [{row.layer}]" if row.layer else "") + (f" ({row.setting})" if row.setting else "")
+        where = ", ".join(filter(None, [row.where, row.source if row.source != "primary" else ""]))
+        detail = f"{where}: {row.explanation}" if where and row.explanation else where or row.explanation
+        result.add_row(
+            figure,
+            row.reported,
+            _computed_text(row),
+            _difference_text(row),
+            Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, "")),
+            detail,
+        )
+    return result
+
+
+def check_dicts(check_rows: Sequence[CheckRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "spec": r.spec,
+            "figure": r.figure,
+            "layer": r.layer,
+            "setting": r.setting,
+            "reported": r.reported,
+            "computed": r.computed,
+            "difference": r.difference,
+            "tolerance": r.tolerance,
+            "verdict": r.verdict,
+            "explanation": r.explanation,
+            "where": r.where,
+            "source": r.source,
+        }
+        for r in check_rows
+    ]
+
+
+def check_markdown(check_rows: Sequence[CheckRow]) -> str:
+    """The check as a Markdown table (used by the gallery too)."""
+    lines = [
+        "| figure | reported | computed | difference | verdict | where / explanation |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for row in check_rows:
+        figure = row.figure + (f" `{row.layer}`" if row.layer else "") + (f" ({row.setting})" if row.setting else "")
+        where = ", ".join(filter(None, [row.where, row.source if row.source != "primary" else ""]))
+        detail = f"{where}: {row.explanation}" if where and row.explanation else where or row.explanation
+        cells = [figure, row.reported, _computed_text(row), _difference_text(row), row.verdict, detail]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -45,7 +45,25 @@ TOP_KEYS: Final = {
     "blocks": "reusable parameterized blocks",
     "layers": "the network, a list of layers",
 }
-PAPER_KEYS: Final = ("title", "authors", "year", "url", "venue", "note")
+PAPER_KEYS: Final = ("title", "authors", "year", "url", "venue", "note", "reported")
+COMPUTED_FIGURES: Final = ("params", "macs", "flops", "activations", "buffers")
+"""Figures archcost computes and can compare with a paper."""
+ACCURACY_FIGURES: Final = ("top1_error", "top5_error")
+"""Figures a spec records for comparisons and plots; shown, never computed."""
+REPORTED_KEYS: Final = {
+    "figure": "what is compared: " + ", ".join(COMPUTED_FIGURES + ACCURACY_FIGURES),
+    "value": "the value as the paper prints it: 138M, 3.8e9, 569M mult-adds, 10.07%",
+    "where": "where it is printed: table, section or page",
+    "unit": "what the paper's unit means (e.g. FLOPs = multiply-adds)",
+    "layer": "a layer or group name, for a per-layer figure",
+    "set": "parameter overrides the figure applies to",
+    "input": "the input [C, H, W] the figure applies to",
+    "tolerance": "another tolerance than the printed precision implies",
+    "deviation": "why the computed figure differs (makes a failure explained)",
+    "protocol": "for accuracy: the evaluation protocol (single crop, 10-crop, dense)",
+    "source": "primary (the paper) or secondary (another source, named in note)",
+    "note": "anything else",
+}
 BLOCK_KEYS: Final = ("params", "let", "layers", "doc")
 
 
@@ -184,6 +202,25 @@ class Block:
     layers: tuple[Item, ...]
     loc: Location
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One figure a spec reports from its paper (see :data:`REPORTED_KEYS`)."""
+
+    figure: str
+    value: str
+    where: str
+    loc: Location
+    unit: str = ""
+    layer: str = ""
+    settings: Mapping[str, Any] | None = None
+    input: tuple[int, ...] | None = None
+    tolerance: str = ""
+    deviation: str = ""
+    protocol: str = ""
+    source: str = "primary"
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -529,9 +566,56 @@ def _meta(doc: YMap) -> dict[str, Any]:
             raise _fail("paper must be a mapping: title, authors, year, url", doc.value_locs["paper"])
         _check_keys(paper, PAPER_KEYS, "paper")
         for key in paper:
-            _literal(paper[key], paper.value_locs[key], f"paper.{key}", int if key == "year" else str)
-        meta["paper"] = dict(paper)
+            if key != "reported":
+                _literal(paper[key], paper.value_locs[key], f"paper.{key}", int if key == "year" else str)
+        meta["paper"] = {k: v for k, v in paper.items() if k != "reported"}
+        if "reported" in paper:
+            meta["reported"] = _reported(paper["reported"], paper.value_locs["reported"])
     return meta
+
+
+def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
+    if not isinstance(value, YList):
+        raise _fail("paper.reported must be a list of figures", loc)
+    out = []
+    for entry, eloc in zip(value, value.locs, strict=True):
+        if not isinstance(entry, YMap):
+            raise _fail("each reported figure is a mapping with figure, value and where", eloc)
+        _check_keys(entry, list(REPORTED_KEYS), "a reported figure")
+        for key in ("figure", "value", "where"):
+            if key not in entry:
+                raise _fail(f"a reported figure needs {key!r} ({REPORTED_KEYS[key]})", entry.loc)
+        figure = entry["figure"]
+        if figure not in COMPUTED_FIGURES + ACCURACY_FIGURES:
+            options = ", ".join(COMPUTED_FIGURES + ACCURACY_FIGURES)
+            raise _fail(f"figure {figure!r} is not one of {options}", entry.value_locs["figure"])
+        if figure in ACCURACY_FIGURES and "protocol" not in entry:
+            raise _fail("an accuracy figure needs its protocol (single crop, 10-crop, ...)", entry.loc)
+        text: dict[str, str] = {}
+        for key in ("value", "tolerance"):
+            if key in entry:
+                _literal(entry[key], entry.value_locs[key], key, (str, int, float))
+                text[key] = str(entry[key])
+        for key in ("where", "unit", "layer", "deviation", "protocol", "note"):
+            if key in entry:
+                text[key] = _literal(entry[key], entry.value_locs[key], key, str)
+        source = entry.get("source", "primary")
+        if source not in ("primary", "secondary", "derived"):
+            raise _fail("source must be primary, secondary or derived", entry.value_locs["source"])
+        settings = None
+        if "set" in entry:
+            smap = entry["set"]
+            if not isinstance(smap, YMap) or any(isinstance(v, YMap | YList) for v in smap.values()):
+                raise _fail("set must be a mapping of parameter: value", entry.value_locs["set"])
+            settings = dict(smap)
+        shape_in = None
+        if "input" in entry:
+            dims = entry["input"]
+            if not isinstance(dims, YList) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+                raise _fail("input must be [C, H, W] in whole numbers", entry.value_locs["input"])
+            shape_in = tuple(dims)
+        out.append(Reported(figure=figure, loc=entry.loc, settings=settings, input=shape_in, source=source, **text))
+    return tuple(out)
 
 
 def _check_param_name(key: str, loc: Location) -> None:
@@ -668,6 +752,8 @@ def json_schema() -> dict[str, Any]:
     Built-in kinds and containers are checked strictly; block calls (any other one-key
     mapping) are checked by archcost itself, since their parameters are defined in the file.
     """
+    scalar = {"type": ["string", "number", "boolean", "null"]}
+    value = {"anyOf": [scalar, {"type": "array", "items": scalar}]}
     common = {
         "name": {"type": ["string", "integer"], "pattern": NAME_RE.pattern},
         "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, _EXPR]},
@@ -724,8 +810,6 @@ def json_schema() -> dict[str, Any]:
         "required": ["layers"],
         "additionalProperties": False,
     }
-    scalar = {"type": ["string", "number", "boolean", "null"]}
-    value = {"anyOf": [scalar, {"type": "array", "items": scalar}]}
     item = {
         "anyOf": [
             {"type": "string", "description": "a kind or block with no arguments"},
@@ -744,7 +828,24 @@ def json_schema() -> dict[str, Any]:
             },
         ]
     }
-    paper = {k: {"type": "integer" if k == "year" else "string"} for k in PAPER_KEYS}
+    paper: dict[str, Any] = {k: {"type": "integer" if k == "year" else "string"} for k in PAPER_KEYS}
+    paper["reported"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["figure", "value", "where"],
+            "additionalProperties": False,
+            "properties": {
+                **{k: {"type": "string", "description": d} for k, d in REPORTED_KEYS.items()},
+                "figure": {"enum": list(COMPUTED_FIGURES + ACCURACY_FIGURES)},
+                "value": {"type": ["string", "number"]},
+                "tolerance": {"type": ["string", "number"]},
+                "set": {"type": "object", "additionalProperties": scalar},
+                "input": {"type": "array", "items": {"type": "integer"}},
+                "source": {"enum": ["primary", "secondary", "derived"]},
+            },
+        },
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "archcost spec",
