@@ -111,14 +111,20 @@ def test_if_else_evaluates_only_the_branch_taken() -> None:
     assert ev("$(unknown if False else 1)") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="and/or evaluate every operand (all()/any()) instead of short-circuiting: "
-    "`d > 0 and 8 // d == 2` with d = 0 raises 'division by zero'",
-)
 def test_and_or_short_circuit() -> None:
+    # the right operand is not evaluated once the left decides, as in Python
     assert ev("$(d > 0 and 8 // d == 2)", d=0) is False
     assert ev("$(d == 0 or 8 // d == 2)", d=0) is True
+    assert ev("$(False and undefined_name)") is False
+    assert ev("$(True or undefined_name)") is True
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("$(0 or 5)", 5), ("$(2 and 3)", 3), ("$(0 and 3)", 0), ("$(1 or 2 or 3)", 1), ("$('' or name)", "b")],
+)
+def test_and_or_return_the_deciding_operand(text: str, expected: Any) -> None:
+    assert ev(text) == expected
 
 
 # ---------------------------------------------------------------------------- functions
