@@ -54,7 +54,7 @@ CASES = [
         HEAD + "name: u\nlayers: [relu]\n", 4, "duplicate key 'name' (first given on line 2)", None, id="dup-top"
     ),
     pytest.param(HEAD + "x: &a {out: 1}\ny: {<<: *a}\nlayers: [relu]\n", 5, "merge keys (<<)", None, id="merge-key"),
-    pytest.param(HEAD + "title: 2001-12-14\nlayers: [relu]\n", 4, "unsupported YAML value", None, id="date"),
+    pytest.param(HEAD + "title: 2001-12-14\nlayers: [relu]\n", 4, "'2001-12-14'", None, id="date"),
     pytest.param(HEAD + "1: x\nlayers: [relu]\n", 4, "a key must be a name", None, id="int-key"),
     # ---- top level
     pytest.param("archcost: 1\ninput: [3, 8, 8]\nlayers: [relu]\n", 1, "needs 'name'", None, id="missing-name"),
@@ -535,25 +535,7 @@ def test_unsafe_tag_never_executed(where: str, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-_TAG_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="spec._Builder ignores tags on sequences/mappings (the value loads as a plain list/dict) "
-    "and lets ConstructorError/ValueError from tagged scalars escape instead of a SpecError",
-)
-
-
-@pytest.mark.parametrize(
-    "where",
-    [
-        pytest.param("out", marks=_TAG_BUG),
-        pytest.param("notes", marks=_TAG_BUG),
-        pytest.param("input", marks=_TAG_BUG),
-        pytest.param("paper", marks=_TAG_BUG),
-        pytest.param("title", marks=_TAG_BUG),
-        pytest.param("name", marks=_TAG_BUG),
-        "top",
-    ],
-)
+@pytest.mark.parametrize("where", ["out", "notes", "input", "paper", "title", "name", "top"])
 def test_unsafe_tag_rejected_at_its_line(where: str, tmp_path: Path) -> None:
     (text, line) = {w: (t, n) for w, t, n in _unsafe_cases(tmp_path / "pwned")}[where]
     with pytest.raises(SpecError) as info:
@@ -566,10 +548,10 @@ def test_unsafe_tag_rejected_at_its_line(where: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "line"),
     [
-        pytest.param("!!int abc", 4, marks=_TAG_BUG),
-        pytest.param("!!float abc", 4, marks=_TAG_BUG),
-        pytest.param("!!bool maybe", 4, marks=_TAG_BUG),
-        pytest.param("!custom text", 4, marks=_TAG_BUG),
+        ("!!int abc", 4),
+        ("!!float abc", 4),
+        ("!!bool maybe", 4),
+        ("!custom text", 4),
         ("!!binary aGVsbG8=", 4),
         ("!!str 1998", 4),
     ],
@@ -631,7 +613,6 @@ def test_cli_unknown_set_key(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="a tagged scalar raises yaml ConstructorError, not SpecError (see above)")
 def test_cli_unsafe_tag_is_bad_input(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -644,3 +625,10 @@ def test_cli_unsafe_tag_is_bad_input(tmp_path: Path) -> None:
     assert not marker.exists()
     assert result.exit_code == 2
     assert f"{path}:4" in result.output
+
+
+def test_plain_tags_still_load(analyze_yaml: AnalyzeYaml) -> None:
+    text = HEAD + "year: !!int 1998\ntitle: !!str 1998\nlayers: !!seq [relu]\n"
+    analysis = analyze_yaml(text)
+    assert analysis.meta["year"] == 1998
+    assert analysis.meta["title"] == "1998"
