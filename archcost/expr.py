@@ -20,6 +20,10 @@ MAX_MAGNITUDE = 10**30
 """Numbers beyond this are rejected: no spec needs them and they make evaluation slow."""
 
 
+MAX_TEXT = 1000
+"""Longest text an expression may build."""
+
+
 class ExprError(ValueError):
     """An expression that cannot be evaluated; the message says why."""
 
@@ -111,7 +115,11 @@ def names_in(text: str) -> set[str]:
 
 
 def _check(value: Any) -> Value:
-    if isinstance(value, bool | str):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ExprError(f"the text is longer than {MAX_TEXT} characters")
         return value
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
@@ -136,6 +144,10 @@ def _eval(node: ast.expr, scope: Mapping[str, Value]) -> Value:
         raise ExprError(f"unknown name {node.id!r} (known here: {known})")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left, scope), _eval(node.right, scope)
+        if (isinstance(left, str) or isinstance(right, str)) and not isinstance(node.op, ast.Add):
+            raise ExprError(
+                f"cannot apply {type(node.op).__name__} to text: text only supports + (joining) and comparisons"
+            )
         if isinstance(node.op, ast.Pow) and isinstance(right, int | float) and abs(right) > 64:
             raise ExprError("exponent too large (at most 64)")
         try:
@@ -154,11 +166,13 @@ def _eval(node: ast.expr, scope: Mapping[str, Value]) -> Value:
             return -value
         if isinstance(node.op, ast.UAdd):
             return +value
-    if isinstance(node, ast.BoolOp):
-        values = [_eval(v, scope) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return all(values)
-        return any(values)
+    if isinstance(node, ast.BoolOp):  # short-circuit, returning the deciding operand, as Python does
+        value = _eval(node.values[0], scope)
+        for operand in node.values[1:]:
+            if bool(value) != isinstance(node.op, ast.And):
+                break
+            value = _eval(operand, scope)
+        return value
     if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
         left = _eval(node.left, scope)
         for op, comparator in zip(node.ops, node.comparators, strict=True):

@@ -28,6 +28,9 @@ COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
 MERGES: Final = ("concat", "add", "multiply")
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
 NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$")
+_PLAIN_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "merge")
+)
 _FLOAT_RE: Final = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 TOP_KEYS: Final = {
@@ -102,6 +105,13 @@ class _Builder:
         self.constructor = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node) -> Any:
+        if node.tag == "tag:yaml.org,2002:timestamp" and isinstance(node, yaml.ScalarNode):
+            raise SpecError(f"{node.value!r} reads as a date; quote it if it is text", _loc(node, self.file))
+        if node.tag not in _PLAIN_TAGS:
+            raise SpecError(
+                f"YAML tag {node.tag!r} is not allowed: a spec holds plain mappings, lists and scalars",
+                _loc(node, self.file),
+            )
         self.nodes += 1
         if self.nodes > MAX_YAML_NODES:
             raise SpecError(
@@ -137,7 +147,11 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.style is None and node.tag == "tag:yaml.org,2002:str" and _FLOAT_RE.match(node.value):
             return float(node.value)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
-        value = self.constructor.construct_object(node)
+        try:
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise SpecError(f"cannot read {node.value!r} as {tag} ({exc})", _loc(node, self.file)) from None
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise SpecError(
