@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -220,6 +221,53 @@ def check(
         console.print(f"{verdict}: {len(refs)} spec(s), {summary}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def gallery(
+    output: Annotated[
+        Path | None, typer.Argument(metavar="[FILE]", help="Write here (e.g. docs/gallery.md); default: stdout.")
+    ] = None,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Do not write: exit 1 if FILE is not what would be written.")
+    ] = False,
+) -> None:
+    """Generate the gallery of bundled networks (docs/gallery.md) from computed and reported figures."""
+    from archcost import check as paper_check
+
+    entries = []
+    with _bad_input():
+        for name in spec.bundled_names():
+            loaded = spec.load(name)
+
+            def analyze(
+                settings: Mapping[str, Any], shape: tuple[int, ...] | None, s: spec.Spec = loaded
+            ) -> engine.Analysis:
+                return engine.analyze(s, overrides=settings, input_override=shape)
+
+            entries.append(
+                report.GalleryEntry(name, dict(loaded.meta), analyze({}, None), paper_check.check_spec(loaded, analyze))
+            )
+    text = report.gallery(entries)
+    if output is None:
+        sys.stdout.write(text)
+    elif check_only:
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        if current != text:
+            typer.echo(f"{output} is out of date: run `archcost gallery {output}`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is up to date")
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output}")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 @app.command()

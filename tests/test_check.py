@@ -156,3 +156,15 @@ def test_markdown_and_table_formats(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "| macs | 5328 |" in result.output
     result = CliRunner().invoke(app, ["check", str(path)])
     assert result.exit_code == 0 and "pass" in result.output and "ok: 1 spec(s), 1 pass" in result.output
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_bundled_spec_matches_its_paper(name: str) -> None:
+    loaded = spec.load(name)
+    rows = check_spec(loaded, lambda s, i: engine.analyze(loaded, overrides=s, input_override=i))
+    failed = [(r.figure, r.layer, r.reported, r.computed, r.explanation) for r in rows if r.failed]
+    assert not failed
+    assert any(r.verdict in ("pass", "explained") for r in rows), "no computed figure is compared with the paper"
+    for row in rows:
+        if row.verdict == "explained":
+            assert len(row.explanation.split()) >= 5, f"deviation too short to explain anything: {row.explanation!r}"
