@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -179,6 +179,15 @@ def list_specs(fmt: FormatOpt = Format.table) -> None:
         sys.stdout.write(report.catalog_text(entries, fmt.value))
 
 
+def _analyzer(loaded: spec.Spec) -> Callable[[Mapping[str, Any], tuple[int, ...] | None], engine.Analysis]:
+    """Analyses of one spec at given parameter settings and input, for the paper check."""
+
+    def analyze(settings: Mapping[str, Any], shape: tuple[int, ...] | None) -> engine.Analysis:
+        return engine.analyze(loaded, overrides=settings, input_override=shape)
+
+    return analyze
+
+
 @app.command()
 def check(
     spec_refs: Annotated[
@@ -195,13 +204,7 @@ def check(
     with _bad_input():
         for ref in refs:
             loaded = spec.load(ref)
-
-            def analyze(
-                settings: Mapping[str, Any], shape: tuple[int, ...] | None, s: spec.Spec = loaded
-            ) -> engine.Analysis:
-                return engine.analyze(s, overrides=settings, input_override=shape)
-
-            rows = paper_check.check_spec(loaded, analyze)
+            rows = paper_check.check_spec(loaded, _analyzer(loaded))
             all_rows += rows
             if fmt is Format.table:
                 console.print(report.check_table(loaded.title, rows))
@@ -237,16 +240,13 @@ def gallery(
 
     entries = []
     with _bad_input():
-        for name in spec.bundled_names():
-            loaded = spec.load(name)
-
-            def analyze(
-                settings: Mapping[str, Any], shape: tuple[int, ...] | None, s: spec.Spec = loaded
-            ) -> engine.Analysis:
-                return engine.analyze(s, overrides=settings, input_override=shape)
-
+        specs = sorted((spec.load(n) for n in spec.bundled_names()), key=lambda s: (s.meta.get("year", 0), s.name))
+        for loaded in specs:
+            analyze = _analyzer(loaded)
             entries.append(
-                report.GalleryEntry(name, dict(loaded.meta), analyze({}, None), paper_check.check_spec(loaded, analyze))
+                report.GalleryEntry(
+                    loaded.name, dict(loaded.meta), analyze({}, None), paper_check.check_spec(loaded, analyze)
+                )
             )
     text = report.gallery(entries)
     if output is None:
