@@ -71,3 +71,18 @@ def test_wheel_ships_the_bundled_specs(tmp_path: Path) -> None:
         [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.splitlines()
     assert out[0].startswith(str(target)) and out[1].split() == specs
+
+
+def test_readme_example_is_real_output() -> None:
+    from typer.testing import CliRunner
+
+    from archcost.cli import app
+
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("$ archcost show alexnet\n") :].split("```", 1)[0]
+    shown = [line for line in block.splitlines()[1:] if line and not line.startswith("$") and "…" not in line]
+    table = CliRunner().invoke(app, ["show", "alexnet"]).output.splitlines()
+    explain = CliRunner().invoke(app, ["show", "alexnet", "--explain"]).output.splitlines()
+    real = {line.strip() for line in table + explain}
+    missing = [line for line in shown if line.strip() not in real]
+    assert not missing, missing
