@@ -228,10 +228,20 @@ def _short(value: float) -> str:
     return human(int(value)) if value >= 1000 else f"{value:g}"
 
 
-def accuracy(spec: Spec) -> dict[str, tuple[float, str]]:
-    """The spec's reported top-1/top-5 error in % with their protocols (first entry of each)."""
-    out: dict[str, tuple[float, str]] = {}
+@dataclass(frozen=True)
+class Accuracy:
+    """A reported error rate in percent and how it was measured."""
+
+    error: float
+    protocol: str
+    where: str
+
+
+def accuracy(spec: Spec, settings: Mapping[str, Any] | None = None) -> dict[str, Accuracy]:
+    """The spec's reported top-1/top-5 error for exactly these parameter settings (first entry of each)."""
+    wanted = dict(settings or {})
+    out: dict[str, Accuracy] = {}
     for entry in spec.meta.get("reported", ()):
-        if entry.figure in ACCURACY_FIGURES and entry.figure not in out and not entry.settings:
-            out[entry.figure] = (_parse(entry.value, entry).value, entry.protocol)
+        if entry.figure in ACCURACY_FIGURES and entry.figure not in out and dict(entry.settings or {}) == wanted:
+            out[entry.figure] = Accuracy(_parse(entry.value, entry).value, entry.protocol, entry.where)
     return out

@@ -7,6 +7,7 @@ that need them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -125,6 +126,12 @@ def analyze_ref(
 @app.command()
 def show(
     spec_ref: SpecArg,
+    plot_file: Annotated[
+        Path | None, typer.Argument(metavar="[FILE]", help="With --plot: the chart file (.png, .svg, .pdf).")
+    ] = None,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Draw per-layer (or with --depth, per-stage) bars of params, MACs, memory.")
+    ] = False,
     input_shape: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
@@ -141,6 +148,15 @@ def show(
     """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
     with _bad_input():
         analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value)
+    if plot_file is not None and not plot:
+        with _bad_input():
+            raise SpecError(f"unexpected argument {plot_file}: a chart file goes with --plot", Location(str(plot_file)))
+    if plot:
+        chart = _plotting()
+        path = plot_file or Path(f"archcost-{analysis.name}.png")
+        with _bad_input():
+            chart.layers_chart(analysis, path, depth=depth)
+        typer.echo(f"wrote {path}", err=True)
     if explain:
         for line in report.explain(analysis):
             typer.echo(line)
@@ -268,6 +284,130 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+class YAxis(StrEnum):
+    top1 = "top1"
+    params = "params"
+    memory = "memory"
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+DEFAULT_PLOT = Path("archcost-compare.png")
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """`alpha=1.0,0.75,0.5` or `phi=0..7` (inclusive) into a key and its values."""
+    key, sep, values = text.partition("=")
+    key = key.strip()
+    if not sep or not key.isidentifier() or not values.strip():
+        raise SpecError(f"--sweep {text!r}: expected KEY=V1,V2,... or KEY=A..B", Location("--sweep"))
+    span = re.fullmatch(r"\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*", values)
+    if span:
+        low, high = int(span[1]), int(span[2])
+        if high < low or high - low > 1000:
+            raise SpecError(f"--sweep {text!r}: the range must go up, by at most 1000 steps", Location("--sweep"))
+        return key, list(range(low, high + 1))
+    return key, [parse_sets([f"{key}={v}"])[key] for v in values.split(",")]
+
+
+def split_ref(ref: str) -> tuple[str, dict[str, Any]]:
+    """`alexnet:groups=1,k=2` into the spec reference and its own settings."""
+    name, sep, rest = ref.partition(":")
+    if not sep or "=" not in rest:
+        return ref, {}
+    return name, parse_sets(rest.split(","))
+
+
+def _label(title: str, settings: Mapping[str, Any]) -> str:
+    return f"{title} ({', '.join(f'{k}={v}' for k, v in settings.items())})" if settings else title
+
+
+@app.command()
+def compare(
+    spec_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SPEC[:K=V,...]...",
+            help="Specs to compare, each optionally with its own settings: alexnet alexnet:groups=1. "
+            "With --plot, an argument ending in .png/.svg/.pdf names the chart file.",
+        ),
+    ],
+    sets: SetOpt = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option("--sweep", metavar="KEY=V1,V2|KEY=A..B", help="One row per value (repeatable: all combinations)."),
+    ] = None,
+    input_shape: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.fp32,
+    fmt: FormatOpt = Format.table,
+    plot: Annotated[
+        bool, typer.Option("--plot", help=f"Draw a bubble chart (to FILE given among the specs, else {DEFAULT_PLOT}).")
+    ] = False,
+    y_axis: Annotated[
+        YAxis, typer.Option("--y", help="The chart's y axis: top-1 accuracy, params or memory.")
+    ] = YAxis.top1,
+) -> None:
+    """Compare networks side by side: params, MACs, FLOPs, memory, depth, receptive field, reported errors."""
+    from archcost import check as paper_check
+
+    plot_file = None
+    refs = []
+    for ref in spec_refs:
+        if plot and Path(ref).suffix.lower() in PLOT_SUFFIXES:
+            plot_file = Path(ref)
+        else:
+            refs.append(ref)
+    rows: list[report.CompareRow] = []
+    with _bad_input():
+        if not refs:
+            raise SpecError("compare needs at least one spec", Location("compare"))
+        common = parse_sets(sets)
+        sweeps = [parse_sweep(s) for s in sweep or []]
+        shape = parse_input(input_shape)
+        for ref in refs:
+            name, own = split_ref(ref)
+            loaded = spec.load(name)
+            for combo in itertools.product(*[[(k, v) for v in values] for k, values in sweeps]):
+                varied = {**own, **dict(combo)}
+                settings = {**common, **varied}
+                analysis = engine.analyze(
+                    loaded, overrides=settings, input_override=shape, batch=batch, dtype=dtype.value
+                )
+                acc = paper_check.accuracy(loaded, settings) if shape is None else {}
+                rows.append(
+                    report.CompareRow(
+                        _label(analysis.title, varied), analysis, acc.get("top1_error"), acc.get("top5_error")
+                    )
+                )
+    if fmt is Format.table:
+        console = _console()
+        console.print(report.compare_table(rows))
+        for line in report.compare_notes(rows):
+            console.print(line, highlight=False, soft_wrap=True)
+    else:
+        sys.stdout.write(report.compare_text(rows, fmt.value))
+    if plot:
+        chart = _plotting()
+        path = plot_file or DEFAULT_PLOT
+        with _bad_input():
+            chart.compare_chart(rows, path, y=y_axis.value)
+        typer.echo(f"wrote {path}", err=fmt is not Format.table)
+
+
+def _plotting() -> Any:
+    """The plot module, or a clear message (exit 2) when matplotlib is not installed."""
+    try:
+        from archcost import plot as chart
+    except ImportError as exc:
+        if "matplotlib" not in str(exc):
+            raise
+        Console(stderr=True).print(
+            "[bold red]error:[/] plots need matplotlib: pip install 'archcost[plot]'", highlight=False
+        )
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return chart
 
 
 @app.command()

@@ -79,6 +79,12 @@ class Analysis:
         return self.layers[-1]
 
     @property
+    def last_feature_map(self) -> LayerResult:
+        """The last layer whose output is still a spatial map (H×W > 1), before global pooling."""
+        maps = [r for r in self.layers if len(r.output_shape) == 3 and r.output_shape[1] * r.output_shape[2] > 1]
+        return maps[-1] if maps else self.layers[-1]
+
+    @property
     def weighted_depth(self) -> int:
         """Conv and linear layers on the longest path (the count papers call depth)."""
         depth: dict[str, int] = {INPUT: 0}

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archcost import units
-from archcost.check import CheckRow
+from archcost.check import Accuracy, CheckRow
 from archcost.engine import Analysis, LayerResult
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -558,3 +558,158 @@ def _gallery_section(e: GalleryEntry) -> list[str]:
     if notes:
         out += ["", "### Notes", "", *[f"- {n.strip()}" for n in notes]]
     return out
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One network (at one setting) in `archcost compare`."""
+
+    label: str
+    analysis: Analysis
+    top1: Accuracy | None = None
+    top5: Accuracy | None = None
+
+    @property
+    def activation_bytes(self) -> int:
+        return memory(self.analysis)["activation_bytes"]
+
+
+def _error_text(acc: Accuracy | None) -> str:
+    return f"{acc.error:g}%" if acc else "—"
+
+
+def compare_table(compare_rows: Sequence[CompareRow]) -> Table:
+    """One row per network; ratios of params, MACs and memory against the first."""
+    first = compare_rows[0].analysis
+    a0 = compare_rows[0]
+    result = Table(
+        title=f"compared at batch {first.batch}, {first.dtype}; ratios against {a0.label}",
+        header_style="bold",
+    )
+    for column in (
+        "network",
+        "input",
+        "params",
+        "×",
+        "MACs",
+        "×",
+        "FLOPs",
+        "activation memory",
+        "×",
+        "depth",
+        "RF",
+        "top-1 err",
+        "top-5 err",
+    ):
+        result.add_column(column, justify="left" if column in ("network", "input") else "right")
+    for row in compare_rows:
+        a, t = row.analysis, row.analysis.totals
+        result.add_row(
+            row.label,
+            units.shape(a.input),
+            units.human(t.params),
+            units.ratio(t.params, first.totals.params),
+            units.human(t.macs),
+            units.ratio(t.macs, first.totals.macs),
+            units.human(t.flops),
+            units.human_bytes(row.activation_bytes),
+            units.ratio(row.activation_bytes, a0.activation_bytes),
+            str(a.weighted_depth),
+            _rf(a.last_feature_map.rf),
+            _error_text(row.top1),
+            _error_text(row.top5),
+        )
+    return result
+
+
+def compare_notes(compare_rows: Sequence[CompareRow]) -> list[str]:
+    """What each column means, and the protocol behind each error rate."""
+    lines = [
+        "MACs: multiply-accumulates (bias excluded); FLOPs: 2 per MAC + element-wise ops; activation memory: all "
+        "layer outputs; depth: conv + linear layers on the longest path; RF: receptive field of the last "
+        "feature map in pixels; errors: as reported by each paper (%)."
+    ]
+    for row in compare_rows:
+        for name, acc in (("top-1", row.top1), ("top-5", row.top5)):
+            if acc:
+                lines.append(f"  {row.label} {name} {acc.error:g}%: {acc.protocol} ({acc.where})")
+    return lines
+
+
+def compare_dicts(compare_rows: Sequence[CompareRow]) -> list[dict[str, Any]]:
+    first = compare_rows[0]
+    out = []
+    for row in compare_rows:
+        a, t = row.analysis, row.analysis.totals
+        out.append(
+            {
+                "label": row.label,
+                "name": a.name,
+                "settings": dict(a.settings),
+                "input": list(a.input),
+                "batch": a.batch,
+                "dtype": a.dtype,
+                "params": t.params,
+                "macs": t.macs,
+                "flops": t.flops,
+                "activations": t.activations,
+                "activation_bytes": row.activation_bytes,
+                "weighted_depth": a.weighted_depth,
+                "receptive_field": list(a.last_feature_map.rf),
+                "top1_error": row.top1.error if row.top1 else None,
+                "top1_protocol": row.top1.protocol if row.top1 else None,
+                "top5_error": row.top5.error if row.top5 else None,
+                "top5_protocol": row.top5.protocol if row.top5 else None,
+                "params_ratio": t.params / first.analysis.totals.params,
+                "macs_ratio": t.macs / first.analysis.totals.macs if first.analysis.totals.macs else None,
+            }
+        )
+    return out
+
+
+_COMPARE_COLUMNS = (
+    "label",
+    "input",
+    "params",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "weighted_depth",
+    "receptive_field",
+    "top1_error",
+    "top5_error",
+    "params_ratio",
+    "macs_ratio",
+)
+
+
+def compare_text(compare_rows: Sequence[CompareRow], fmt: str) -> str:
+    """compare as json, csv or markdown, with exact integers."""
+    data = compare_dicts(compare_rows)
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+
+    def cell(key: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if key in ("input", "receptive_field"):
+            return units.shape(value)
+        if key.endswith("_ratio"):
+            return f"{value:.3g}"
+        if isinstance(value, int) and fmt == "markdown":
+            return units.exact(value)
+        return str(value)
+
+    table_rows = [[cell(k, d[k]) for k in _COMPARE_COLUMNS] for d in data]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_COMPARE_COLUMNS)
+        writer.writerows(table_rows)
+        return out.getvalue()
+    lines = ["| " + " | ".join(_COMPARE_COLUMNS) + " |", "|" + "---|" * len(_COMPARE_COLUMNS)]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows]
+    return "\n".join(lines) + "\n"
