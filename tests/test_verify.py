@@ -1,0 +1,330 @@
+"""The torch build and the fvcore cross-check (`archcost.torchcheck`, `archcost verify`).
+
+The analytic engine and fvcore are independent counts of the same network: fvcore traces a
+real torch forward pass and counts aten operators. Every bundled spec must agree with it
+figure for figure, and a wrong figure on either side must be reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from archcost import engine, layers, spec
+from archcost.errors import SpecError
+from archcost.layers import CATALOG, KINDS
+from tests.conftest import AnalyzeYaml
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+from archcost import torchcheck  # noqa: E402
+
+nn = torch.nn
+
+
+@pytest.fixture(scope="module")
+def verified() -> dict[str, torchcheck.VerifyResult]:
+    return {}
+
+
+def verify_bundled(name: str, cache: dict[str, torchcheck.VerifyResult]) -> torchcheck.VerifyResult:
+    if name not in cache:
+        cache[name] = torchcheck.verify(engine.analyze(spec.load(name)))
+    return cache[name]
+
+
+def describe(result: torchcheck.VerifyResult) -> str:
+    lines = [f"failure: {result.failure}"] if result.failure else []
+    for row in result.mismatches[:20]:
+        figures = row.figures()
+        lines.append(f"{row.name} ({row.kind}): " + ", ".join(f"{f} {figures[f]}" for f in row.differs))
+    if result.totals is not None and not result.totals.ok:
+        lines.append(f"totals: {result.totals}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- every bundled spec
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_bundled_spec_verifies(name: str, verified: dict[str, torchcheck.VerifyResult]) -> None:
+    result = verify_bundled(name, verified)
+    assert result.ok, describe(result)
+    analysis = engine.analyze(spec.load(name))
+    assert [row.name for row in result.layers] == [layer.name for layer in analysis.layers]
+    assert result.totals is not None
+    # the totals were measured by fvcore, not copied: they equal the analysis' own sums
+    assert result.totals.params.measured == analysis.totals.params
+    assert result.totals.macs.measured == analysis.totals.macs
+    assert all(
+        row.shape.measured == layer.output_shape for row, layer in zip(result.layers, analysis.layers, strict=True)
+    )
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_module_paths_are_the_layer_names(name: str) -> None:
+    analysis = engine.analyze(spec.load(name))
+    with torch.device("meta"):
+        model = torchcheck.build(analysis)
+    modules = dict(model.named_modules())
+    leaves = {path for path, module in modules.items() if type(module) is not nn.Module and path}
+    assert leaves == {layer.name for layer in analysis.layers}
+    for layer in analysis.layers:  # every prefix of a path is a plain container
+        parts = layer.name.split(".")
+        for i in range(1, len(parts)):
+            assert type(modules[".".join(parts[:i])]) is nn.Module, layer.name
+
+
+# ---------------------------------------------------------------------------- the catalog
+
+FVCORE_EXAMPLES: dict[str, tuple[str, str, int]] = {
+    # kind: (layers on a 4×6×6 input, the layer to read, fvcore's count derived by hand)
+    "conv": ("- conv: {name: x, out: 6, kernel: 3, padding: 1, groups: 2}", "x", 6 * 6 * 6 * (3 * 3 * 2)),
+    "linear": ("- flatten\n  - linear: {name: x, out: 5}", "x", 144 * 5),
+    "maxpool": ("- maxpool: {name: x, kernel: 2}", "x", 0),
+    "avgpool": ("- avgpool: {name: x, kernel: 3, stride: 2, padding: 1, ceil_mode: true}", "x", 0),
+    "adaptive_avgpool": ("- adaptive_avgpool: {name: x, output: [4, 5]}", "x", 144),
+    "global_avgpool": ("- global_avgpool: {name: x}", "x", 144),
+    "batchnorm": ("- batchnorm: {name: x}", "x", 2 * 144),
+    "lrn": ("- lrn: {name: x, size: 3}", "x", 0),
+    "relu": ("- relu: {name: x}", "x", 0),
+    "relu6": ("- relu6: {name: x}", "x", 0),
+    "leaky_relu": ("- leaky_relu: {name: x, slope: 0.2}", "x", 0),
+    "sigmoid": ("- sigmoid: {name: x}", "x", 0),
+    "tanh": ("- tanh: {name: x}", "x", 0),
+    "hardsigmoid": ("- hardsigmoid: {name: x}", "x", 0),
+    "hardswish": ("- hardswish: {name: x}", "x", 0),
+    "silu": ("- silu: {name: x}", "x", 0),
+    "gelu": ("- gelu: {name: x}", "x", 0),
+    "softmax": ("- softmax: {name: x}", "x", 0),
+    "dropout": ("- dropout: {name: x, p: 0.2}", "x", 0),
+    "flatten": ("- flatten: {name: x}", "x", 0),
+    "identity": ("- identity: {name: x}", "x", 0),
+    "zeropad": ("- zeropad: {name: x, padding: [1, 0, 2, 3]}", "x", 0),
+    "shuffle": ("- shuffle: {name: x, groups: 2}", "x", 0),
+    "concat": ("- parallel: {name: x, merge: concat, branches: [[], [relu]]}", "x.concat", 0),
+    "add": ("- parallel: {name: x, merge: add, branches: [[], [relu], [relu]]}", "x.add", 0),
+    "multiply": ("- parallel: {name: x, merge: multiply, branches: [[], [global_avgpool]]}", "x.multiply", 0),
+}
+"""One use of every kind, with fvcore's figure for it worked out by hand from fvcore's source."""
+
+
+def test_every_kind_has_a_torch_builder() -> None:
+    missing = [k.name for k in CATALOG if k.name not in torchcheck.TORCH_BUILDERS]
+    assert not missing, f"add a builder to TORCH_BUILDERS for {missing}"
+    assert set(torchcheck.TORCH_BUILDERS) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", CATALOG, ids=lambda k: k.name)
+def test_every_kind_documents_its_fvcore_convention(kind: layers.Kind) -> None:
+    assert callable(kind.fvcore)
+    assert kind.fvcore_rule.strip()
+
+
+@pytest.mark.parametrize("kind", CATALOG, ids=lambda k: k.name)
+def test_every_kind_verifies(kind: layers.Kind, analyze_yaml: AnalyzeYaml) -> None:
+    assert kind.name in FVCORE_EXAMPLES, f"add an example for the new kind {kind.name!r} to FVCORE_EXAMPLES"
+    body, layer_name, expected = FVCORE_EXAMPLES[kind.name]
+    analysis = analyze_yaml(f"archcost: 1\nname: t\ninput: [4, 6, 6]\nlayers:\n  {body}\n")
+    (layer,) = [r for r in analysis.layers if r.name == layer_name]
+    assert layer.kind == kind.name
+    result = torchcheck.verify(analysis)
+    assert result.ok, describe(result)
+    (row,) = [r for r in result.layers if r.name == layer_name]
+    assert row.flops.measured == expected  # fvcore's count, against the hand figure
+    assert torchcheck.fvcore_flops(layer) == expected  # the catalog's rule, against the hand figure
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize(
+    ("kernel", "dilation"), [(2, 1), (4, 1), ((3, 2), (1, 3)), (2, 2), (3, 2), ((1, 4), 1)], ids=str
+)
+def test_same_padding_is_built_like_torchs_same(kernel: Any, dilation: Any) -> None:
+    """'same' becomes explicit padding (so fvcore counts the conv) with torch's exact arithmetic."""
+    text = (
+        "archcost: 1\nname: t\ninput: [4, 7, 9]\nlayers:\n"
+        f"  - conv: {{name: c, out: 6, kernel: {list(kernel) if isinstance(kernel, tuple) else kernel}, "
+        f"dilation: {list(dilation) if isinstance(dilation, tuple) else dilation}, padding: same}}\n"
+    )
+    analysis = engine.analyze(spec.load_text(text))
+    ours = torchcheck.build(analysis).eval()
+    conv = dict(ours.named_modules())["c"]
+    reference = nn.Conv2d(4, 6, kernel, dilation=dilation, padding="same").eval()
+    reference.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 4, 7, 9, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(ours(x), reference(x), atol=1e-6)
+    result = torchcheck.verify(analysis)
+    assert result.ok, describe(result)
+    assert result.layers[0].flops.measured == 6 * 7 * 9 * 4 * layers.prod(nn.modules.utils._pair(kernel)) > 0
+
+
+# ---------------------------------------------------------------------------- the check can fail
+
+SMALL = """
+archcost: 1
+name: small
+input: [3, 16, 16]
+layers:
+  - conv: {name: conv1, out: 8, kernel: 3, padding: 1, bias: false}
+  - batchnorm: {name: bn1}
+  - relu
+  - maxpool: {name: pool, kernel: 2}
+  - residual:
+      name: block
+      layers:
+        - conv: {name: conv, out: 8, kernel: 3, padding: 1}
+        - relu
+  - global_avgpool
+  - flatten
+  - linear: {name: fc, out: 10}
+"""
+
+
+def small(analyze_yaml: AnalyzeYaml) -> engine.Analysis:
+    return analyze_yaml(SMALL)
+
+
+def test_small_network_verifies(analyze_yaml: AnalyzeYaml) -> None:
+    result = torchcheck.verify(small(analyze_yaml))
+    assert result.ok, describe(result)
+    assert result.unsupported_ops == {"aten::add": 1, "aten::max_pool2d": 1}
+    assert result.totals is not None
+    # by hand: conv1 3·3·3·8 = 216, block.conv 3·3·8·8 + 8 = 584, bn1 2·8, fc 8·10 + 10
+    assert result.totals.params.measured == 216 + 16 + 584 + 90
+    # MACs: conv1 16·16·8·27, block.conv 8·8·8·72, fc 80
+    assert result.totals.macs.measured == 16 * 16 * 8 * 27 + 8 * 8 * 8 * 72 + 80
+
+
+def test_a_wrong_row_is_reported(analyze_yaml: AnalyzeYaml) -> None:
+    analysis = small(analyze_yaml)
+    rows = list(analysis.layers)
+    i = next(i for i, r in enumerate(rows) if r.name == "block.conv")
+    rows[i] = replace(rows[i], macs=rows[i].macs + 1)
+    j = next(i for i, r in enumerate(rows) if r.name == "fc")
+    rows[j] = replace(rows[j], params=rows[j].params + 1, output_shape=(11,))
+    result = torchcheck.verify(replace(analysis, layers=tuple(rows)))
+    assert not result.ok
+    # fc's wrong shape also makes its fvcore figures wrong: both derive from the output shape
+    assert {r.name: r.differs for r in result.mismatches} == {
+        "block.conv": ("macs",),
+        "fc": ("shape", "params", "flops", "activations"),
+    }
+
+
+def test_a_wrong_infer_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = KINDS["conv"]
+
+    def one_param_too_many(ins: tuple[layers.Shape, ...], a: layers.Args) -> layers.Cost:
+        return replace(conv.infer(ins, a), params=conv.infer(ins, a).params + 1)
+
+    monkeypatch.setitem(KINDS, "conv", replace(conv, infer=one_param_too_many))
+    result = torchcheck.verify(small(analyze_yaml))
+    assert not result.ok
+    assert {r.name: r.differs for r in result.mismatches} == {"conv1": ("params",), "block.conv": ("params",)}
+    assert result.totals is not None and result.totals.differs == ("params",)
+    assert result.totals.params.analytic == result.totals.params.measured + 2  # type: ignore[operator]
+
+
+def test_a_wrong_fvcore_rule_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    bn = KINDS["batchnorm"]
+    monkeypatch.setitem(KINDS, "batchnorm", replace(bn, fvcore=lambda ins, out, a: 5 * layers.prod(ins[0])))
+    result = torchcheck.verify(small(analyze_yaml))
+    assert {r.name: r.differs for r in result.mismatches} == {"bn1": ("flops",)}
+    assert result.totals is not None and result.totals.differs == ("flops",)
+
+
+def test_a_wrong_torch_build_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(torchcheck.TORCH_BUILDERS, "maxpool", lambda layer: nn.MaxPool2d(2, stride=1))
+    result = torchcheck.verify(small(analyze_yaml))
+    assert not result.ok
+    assert result.mismatches[0].name == "pool" and result.mismatches[0].differs == ("shape",)
+    assert "block.conv" in {r.name for r in result.mismatches}  # the larger map costs more MACs
+
+
+def test_a_torch_failure_is_reported_with_the_layer(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(torchcheck.TORCH_BUILDERS, "linear", lambda layer: nn.Linear(7, 10))
+    result = torchcheck.verify(small(analyze_yaml))
+    assert not result.ok
+    assert result.failure is not None and "'fc'" in result.failure
+    assert result.totals is None
+
+
+def test_batch_scales_fvcore_counts(analyze_yaml: AnalyzeYaml) -> None:
+    one = torchcheck.verify(small(analyze_yaml))
+    three = torchcheck.verify(small(analyze_yaml), batch=3)
+    assert three.ok, describe(three)
+    assert one.totals is not None and three.totals is not None
+    assert three.totals.macs.measured == 3 * one.totals.macs.measured  # type: ignore[operator]
+    assert three.totals.params.measured == one.totals.params.measured
+
+
+def test_result_is_json_ready(analyze_yaml: AnalyzeYaml) -> None:
+    data = torchcheck.verify(small(analyze_yaml)).as_dict()
+    again = json.loads(json.dumps(data))
+    assert again["ok"] is True and again["mismatches"] == 0
+    assert again["layers"][0]["shape"] == {"analytic": [8, 16, 16], "measured": [8, 16, 16], "ok": True}
+
+
+# ---------------------------------------------------------------------------- devices and the extra
+
+
+def test_cuda_without_a_device_is_bad_input(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SpecError, match="--device cuda: no CUDA device is available here"):
+        torchcheck.verify(small(analyze_yaml), device="cuda")
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "cpux"])
+def test_unknown_device_is_bad_input(analyze_yaml: AnalyzeYaml, device: str) -> None:
+    with pytest.raises(SpecError, match="expected cpu or cuda"):
+        torchcheck.verify(small(analyze_yaml), device=device)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_verifies(analyze_yaml: AnalyzeYaml) -> None:
+    result = torchcheck.verify(small(analyze_yaml), device="cuda")
+    assert result.ok and result.device.startswith("cuda"), describe(result)
+
+
+def test_a_layer_name_torch_cannot_take_is_bad_input(analyze_yaml: AnalyzeYaml) -> None:
+    analysis = analyze_yaml("archcost: 1\nname: t\ninput: [2, 4, 4]\nlayers:\n  - relu: {name: eval}\n")
+    with pytest.raises(SpecError, match=r"'eval'.*attribute of torch's nn\.Module"):
+        torchcheck.build(analysis)
+
+
+@pytest.mark.parametrize("name", ["title", "steps", "output", "input", "add", "_archcost", "0"])
+def test_ordinary_layer_names_build(analyze_yaml: AnalyzeYaml, name: str) -> None:
+    text = (
+        f"archcost: 1\nname: t\ninput: [2, 4, 4]\nlayers:\n  - relu: {{name: {name}}}\n  - conv: {{out: 2, kernel: 1}}"
+    )
+    result = torchcheck.verify(analyze_yaml(text))
+    assert result.ok, describe(result)
+    assert [r.name for r in result.layers] == [name, "1"]
+
+
+def test_import_without_torch_and_the_install_hint() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = None\n"  # makes `import torch` fail
+        "import archcost.torchcheck as t\n"
+        "from archcost import engine, spec\n"
+        "try:\n"
+        "    t.verify(engine.analyze(spec.load('lenet5')))\n"
+        "except t.MissingExtraError as exc:\n"
+        "    print(exc.message)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "torch" in out and "pip install 'archcost[torch]'" in out
+
+
+def test_importing_torchcheck_does_not_import_torch() -> None:
+    code = "import sys, archcost.torchcheck\nprint('torch' in sys.modules, 'fvcore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
