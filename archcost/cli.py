@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 
@@ -90,9 +89,9 @@ def parse_sets(values: list[str] | None) -> dict[str, Any]:
         if not sep or not key.isidentifier():
             raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. --set groups=1", Location("--set"))
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            value = text
+            value = spec.parse_scalar(text)
+        except SpecError:
+            value = None
         if not isinstance(value, bool | int | float | str):
             raise SpecError(f"--set {item!r}: the value must be a number, true/false or text", Location("--set"))
         out[key] = value

@@ -11,12 +11,10 @@ from typing import Any, Final
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Pair, Shape
-from archcost.spec import Block, Item, Raw, Spec
+from archcost.spec import RESERVED, Block, Item, Raw, Spec
 
 INPUT: Final = "input"
 """The producer name of the network input."""
-RESERVED: Final = ("cin", "hin", "win")
-"""Names every expression can read: the current layer's input channels, height, width."""
 
 
 @dataclass(frozen=True)
@@ -174,15 +172,20 @@ class _Expander:
     ) -> _Tensor:
         siblings = siblings or _Siblings()
         for item in items:
-            if item.when is not None:
-                cond = self.value(item.when, self.scope(local, t), path)
-                if not isinstance(cond, bool):
-                    raise SpecError(f"when must be true or false, got {cond!r}", _at(item.when.loc, path))
-                if not cond:
-                    continue
+            if not self.present(item, t, local, path):
+                continue
             name = siblings.claim(item.name, path, item.loc)
             t = self.item(item, t, local, _join(path, name))
         return t
+
+    def present(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
+        """False when the item's `when` condition says it is not emitted."""
+        if item.when is None:
+            return True
+        cond = self.value(item.when, self.scope(local, t), path)
+        if not isinstance(cond, bool):
+            raise SpecError(f"when must be true or false, got {cond!r}", _at(item.when.loc, path or item.name or ""))
+        return cond
 
     def item(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         if item.repeat is None:
@@ -222,6 +225,8 @@ class _Expander:
     ) -> _Tensor:
         outs = []
         for branch in item.branches:
+            if not self.present(branch, t, local, path):
+                continue
             name = siblings.claim(branch.name, path, branch.loc)
             outs.append(self.item(branch, t, local, _join(path, name)))
         merge = str(item.args["merge"].value)
@@ -234,14 +239,17 @@ class _Expander:
         mode = str(item.args["shortcut"].value)
         match = body.shape == t.shape
         skip: _Tensor | None = t
+        projection = item.projection
+        if projection is not None and not self.present(projection[0], t, local, path):
+            projection = None
         if mode == "projection" or (mode == "auto" and not match):
-            if item.projection is None:
+            if projection is None:
                 raise SpecError(
                     f"the residual's body turns {_shape(t.shape)} into {_shape(body.shape)}: give a projection"
                     " (e.g. a 1×1 conv with the body's stride) or use shortcut: optional",
                     _at(item.loc, path),
                 )
-            proj = item.projection[0]
+            proj = projection[0]
             name = siblings.claim(proj.name or "downsample", path, proj.loc)
             skip = self.item(replace(proj, name=None), t, local, _join(path, name))
         elif mode == "identity" and not match:
@@ -264,7 +272,7 @@ class _Expander:
             if pname in item.args:
                 bound[pname] = self.value(item.args[pname], caller, path)
             elif default is not None:
-                bound[pname] = self.value(default, {**caller, **bound}, path)
+                bound[pname] = self.value(default, self.scope(bound, t), path)
             else:
                 raise SpecError(f"block {block.name!r} needs the argument {pname!r}", _at(item.loc, path))
         inner: dict[str, expr.Value] = dict(bound)
@@ -333,6 +341,8 @@ class _Expander:
 
 
 def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
+    spatial = [i for i in ins if len(i.shape) != 3 or i.shape[1:] == cost.output[1:]]
+    ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
     rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
     jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
     if cost.kernel is None:  # sees the whole map

@@ -273,7 +273,9 @@ def _conv(ins: tuple[Shape, ...], a: Args) -> Cost:
 
 def _linear(ins: tuple[Shape, ...], a: Args) -> Cost:
     if len(ins[0]) != 1:
-        raise ShapeError(f"linear needs a flat vector, got {shape(ins[0])}: add a flatten (or global_avgpool) first")
+        raise ShapeError(
+            f"linear needs a flat vector, got {shape(ins[0])}: add a flatten first (global_avgpool still gives C×1×1)"
+        )
     n_in, out, bias = ins[0][0], a.integer("out"), a.flag("bias")
     macs = n_in * out
     params = macs + (out if bias else 0)

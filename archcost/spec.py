@@ -24,6 +24,8 @@ MAX_YAML_NODES: Final = 200_000
 """A YAML document (aliases expanded) larger than this is refused: no real spec is near it."""
 
 CONTAINERS: Final = ("sequential", "parallel", "residual")
+RESERVED: Final = ("cin", "hin", "win")
+"""Names every expression can read: the current layer's input channels, height and width."""
 COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
 MERGES: Final = ("concat", "add", "multiply")
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
@@ -175,6 +177,14 @@ def parse_yaml(text: str, file: str) -> Any:
     if node is None:
         raise SpecError("the spec is empty", Location(file, 1))
     return _Builder(file).build(node)
+
+
+def parse_scalar(text: str) -> Any:
+    """One value as a spec would read it (``1``, ``0.5``, ``1e-5``, ``true``, text); SpecError if not a scalar."""
+    value = parse_yaml(text, "<value>") if text.strip() else ""
+    if isinstance(value, YMap | YList):
+        raise SpecError(f"{text!r} is not a single value", Location("<value>"))
+    return value
 
 
 # ---------------------------------------------------------------------------- the Spec tree
@@ -372,8 +382,15 @@ class _Loader:
             common["when"] = _raw(args, "when")
         if "names" in args:
             names = _literal(args["names"], args.value_locs["names"], "names", str)
-            if "{n}" not in names and "{i}" not in names:
-                raise _fail("names must contain {i} (0, 1, ...) or {n} (1, 2, ...)", args.value_locs["names"])
+            try:
+                sample = names.format(i=0, n=1)
+            except (KeyError, IndexError, ValueError):
+                sample = ""
+            if ("{n}" not in names and "{i}" not in names) or not NAME_RE.match(sample):
+                raise _fail(
+                    "names must be a name pattern with {i} (0, 1, ...) or {n} (1, 2, ...), e.g. 'denselayer{n}'",
+                    args.value_locs["names"],
+                )
             if "repeat" not in args:
                 raise _fail("names only applies with repeat", args.key_locs["names"])
             common["names"] = names
@@ -391,7 +408,12 @@ class _Loader:
         else:
             item = Item(self._kind_name(kind, loc), loc, args=self._kind_args(kind, args), **common)
         if first is not None:
-            allowed = list(item.args) if kind in CONTAINERS else self._arg_names(kind)
+            if kind in CONTAINERS:
+                raise _fail(
+                    f"first applies to layer kinds and block calls, not to {kind}: put the {kind} in a block",
+                    args.key_locs["first"],
+                )
+            allowed = self._arg_names(kind)
             _check_keys(first, allowed, f"first of {kind!r}")
             item = _replace(item, first={k: _raw(first, k) for k in first})
         return item
@@ -635,6 +657,8 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
 def _check_param_name(key: str, loc: Location) -> None:
     if not key.isidentifier():
         raise _fail(f"{key!r} is not a valid name (letters, digits and _)", loc)
+    if key in RESERVED:
+        raise _fail(f"{key!r} is reserved: it always means the current layer's input ({', '.join(RESERVED)})", loc)
 
 
 def _block_params(value: Any, loc: Location, bname: str) -> dict[str, Raw | None]:

@@ -1,0 +1,105 @@
+"""Engine semantics: `when` everywhere, block scopes, reserved names, repeat naming, receptive fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcost.engine import Analysis, analyze
+from archcost.errors import SpecError
+from archcost.spec import load_text
+
+HEAD = "archcost: 1\nname: t\ninput: [8, 16, 16]\n"
+
+
+def run(body: str) -> Analysis:
+    return analyze(load_text(HEAD + body, "t.yaml"))
+
+
+def test_when_false_drops_a_single_item_branch() -> None:
+    a = run("layers:\n  - parallel: {merge: concat, branches: [[relu], {conv: {out: 4, kernel: 1, when: false}}]}\n")
+    assert [layer.name for layer in a.layers] == ["0.0.0", "0.concat"]
+    assert a.output.output_shape == (8, 16, 16)  # only the relu branch: 8 channels
+
+
+def test_when_false_drops_the_projection() -> None:
+    body = (
+        "layers:\n  - residual: {layers: [conv: {out: 4, kernel: 1}],"
+        " projection: {conv: {out: 4, kernel: 1, when: false}}}\n"
+    )
+    with pytest.raises(SpecError, match="give a projection") as info:
+        run(body)
+    assert info.value.location.line == 5
+
+
+def test_block_default_sees_only_its_own_scope() -> None:
+    body = (
+        "blocks:\n  inner:\n    params: {c: $x}\n    layers: [conv: {out: $c, kernel: 1}]\n"
+        "  outer:\n    params: {x: 4}\n    layers: [inner]\nlayers: [outer]\n"
+    )
+    with pytest.raises(SpecError, match="unknown name 'x'"):
+        run(body)
+
+
+def test_block_default_uses_earlier_params_and_cin() -> None:
+    body = "blocks:\n  b:\n    params: {a: 2, c: $(a * cin)}\n    layers: [conv: {out: $c, kernel: 1}]\nlayers: [b]\n"
+    assert run(body).output.output_shape == (2 * 8, 16, 16)
+
+
+@pytest.mark.parametrize("where", ["let: {cin: 3}", "params: {hin: 3}"])
+def test_reserved_names_are_refused(where: str) -> None:
+    body = f"blocks:\n  b:\n    {where}\n    layers: [relu]\nlayers: [b]\n"
+    with pytest.raises(SpecError, match="reserved") as info:
+        run(body)
+    assert info.value.location.line == 6
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "parallel: {merge: add, repeat: 2, first: {merge: bogus}, branches: [[relu], [relu]]}",
+        "residual: {repeat: 2, first: {shortcut: bogus}, layers: [relu]}",
+    ],
+)
+def test_first_is_refused_on_containers(item: str) -> None:
+    with pytest.raises(SpecError, match="first applies to layer kinds and block calls"):
+        run(f"layers:\n  - {item}\n")
+
+
+@pytest.mark.parametrize("pattern", ["a{n}{x}", "a.{n}", "a{0}", "{n"])
+def test_bad_name_patterns(pattern: str) -> None:
+    with pytest.raises(SpecError, match="names must be a name pattern"):
+        run(f"layers:\n  - relu: {{repeat: 2, names: '{pattern}'}}\n")
+
+
+def test_name_patterns() -> None:
+    a = run("layers:\n  - relu: {name: block, repeat: 3, names: 'denselayer{n}'}\n")
+    assert [layer.name for layer in a.layers] == ["block.denselayer1", "block.denselayer2", "block.denselayer3"]
+
+
+def test_squeeze_excitation_gate_does_not_move_the_spatial_receptive_field() -> None:
+    body = (
+        "layers:\n  - parallel: {merge: multiply, branches: [[], [global_avgpool, sigmoid]]}\n"
+        "  - conv: {out: 8, kernel: 3, padding: 1}\n"
+    )
+    a = run(body)
+    gate, multiply, conv = a.layers[-3:]
+    assert gate.rf == (16, 16)  # the pooled gate sees the whole 16×16 map
+    assert multiply.rf == (1, 1) and multiply.jump == (1, 1)  # the spatial path is the identity branch
+    assert conv.rf == (1 + (3 - 1) * 1, 3) and conv.jump == (1, 1)
+
+
+def test_linear_after_global_pool_asks_for_flatten() -> None:
+    with pytest.raises(SpecError, match="add a flatten first"):
+        run("layers:\n  - global_avgpool\n  - linear: {out: 3}\n")
+
+
+def test_set_reads_numbers_as_a_spec_would() -> None:
+    from archcost.cli import parse_sets
+
+    assert parse_sets(["eps=1e-5", "a=2", "b=0.5", "c=true", "d=text"]) == {
+        "eps": 1e-5,
+        "a": 2,
+        "b": 0.5,
+        "c": True,
+        "d": "text",
+    }
