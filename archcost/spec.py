@@ -38,6 +38,8 @@ _FLOAT_RE: Final = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 TOP_KEYS: Final = {
     "archcost": "the spec format version (1)",
     "name": "the spec's name",
+    "extends": "a spec (bundled name or relative path) whose input, params, blocks and layers this one reuses",
+    "scaling": "which model parameters scale width, depth and resolution (for archcost scale)",
     "title": "a display name",
     "family": "the architecture family",
     "year": "year of publication",
@@ -529,12 +531,21 @@ def _replace(item: Item, **changes: Any) -> Item:
     return replace(item, **changes)
 
 
-def load_text(text: str, file: str = "<spec>") -> Spec:
-    """Parse and validate spec text; SpecError with file and line on any problem."""
+MAX_EXTENDS: Final = 8
+SCALING_KEYS: Final = ("width", "depth", "resolution")
+
+
+def load_text(text: str, file: str = "<spec>", base: Path | None = None, _chain: tuple[str, ...] = ()) -> Spec:
+    """Parse and validate spec text; SpecError with file and line on any problem.
+
+    `base` is the folder a relative ``extends`` is resolved against (the spec file's own).
+    """
     doc = parse_yaml(text, file)
     if not isinstance(doc, YMap):
         raise _fail("a spec is a mapping with keys such as name, input and layers", Location(file, 1))
     _check_keys(doc, list(TOP_KEYS), "the spec")
+    if "extends" in doc:
+        return _extend(doc, file, base, _chain)
     for key in ("archcost", "name", "input", "layers"):
         if key not in doc:
             raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
@@ -579,7 +590,53 @@ def load_text(text: str, file: str = "<spec>") -> Spec:
     body = loader.items(doc["layers"], doc.value_locs["layers"], "layers")
     if not body:
         raise _fail("layers is empty", doc.value_locs["layers"])
+    _check_scaling(meta, params, doc)
     return Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+
+
+def _check_scaling(meta: Mapping[str, Any], params: Mapping[str, Raw], doc: YMap) -> None:
+    for key, pname in meta.get("scaling", {}).items():
+        if pname not in params:
+            raise _fail(f"scaling.{key} names {pname!r}, which is not a model parameter", doc.value_locs["scaling"])
+
+
+def _extend(doc: YMap, file: str, base: Path | None, chain: tuple[str, ...]) -> Spec:
+    """A spec that reuses another's input, params, blocks and layers, overriding params and metadata."""
+    for key in ("input", "blocks", "layers"):
+        if key in doc:
+            raise _fail(
+                f"a spec that extends another takes its {key} from it; change it through params", doc.key_locs[key]
+            )
+    for key in ("archcost", "name"):
+        if key not in doc:
+            raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
+    if doc["archcost"] != FORMAT_VERSION:
+        raise _fail(f"archcost: {doc['archcost']!r} is not a known format version", doc.value_locs["archcost"])
+    ref = _literal(doc["extends"], doc.value_locs["extends"], "extends", str)
+    where = doc.value_locs["extends"]
+    if len(chain) >= MAX_EXTENDS or ref in chain:
+        raise _fail(f"extends goes round in a circle or too deep: {' → '.join([*chain, ref])}", where)
+    try:
+        path = resolve(ref, base)
+    except SpecError as exc:
+        raise _fail(exc.message, where) from None
+    parent = load_text(path.read_text(encoding="utf-8"), _shown(path), path.parent, (*chain, ref))
+    params = dict(parent.params)
+    if "params" in doc:
+        pmap = doc["params"]
+        if not isinstance(pmap, YMap):
+            raise _fail("params must be a mapping of name: value", doc.value_locs["params"])
+        for key in pmap:
+            if key not in params:
+                known = ", ".join(params) or "none"
+                raise _fail(f"{ref} has no parameter {key!r} to override (its parameters: {known})", pmap.key_locs[key])
+            params[key] = _raw(pmap, key)
+    meta = {k: v for k, v in parent.meta.items() if k not in ("paper", "reported", "notes", "description")}
+    meta.update(_meta(doc))
+    meta["extends"] = ref
+    _check_scaling(meta, params, doc)
+    name = _literal(doc["name"], doc.value_locs["name"], "name", str)
+    return Spec(name, file, parent.input, parent.input_loc, params, parent.blocks, parent.layers, meta)
 
 
 def _meta(doc: YMap) -> dict[str, Any]:
@@ -596,6 +653,14 @@ def _meta(doc: YMap) -> dict[str, Any]:
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise _fail("notes must be text or a list of texts", doc.value_locs["notes"])
         meta["notes"] = list(notes)
+    if "scaling" in doc:
+        scaling = doc["scaling"]
+        if not isinstance(scaling, YMap):
+            raise _fail("scaling must map width, depth and resolution to model parameters", doc.value_locs["scaling"])
+        _check_keys(scaling, SCALING_KEYS, "scaling")
+        for key in scaling:
+            _literal(scaling[key], scaling.value_locs[key], f"scaling.{key}", str)
+        meta["scaling"] = dict(scaling)
     if "paper" in doc:
         paper = doc["paper"]
         if not isinstance(paper, YMap):
@@ -733,9 +798,9 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
 
 
-def resolve(ref: str) -> Path:
-    """A bundled spec name or a path to a YAML file; SpecError if it is neither."""
-    path = Path(ref)
+def resolve(ref: str, base: Path | None = None) -> Path:
+    """A bundled spec name or a path to a YAML file (relative to `base` if given); SpecError if neither."""
+    path = Path(ref) if base is None or Path(ref).is_absolute() else base / ref
     if path.suffix in (".yaml", ".yml") or path.exists() or "/" in ref:
         if not path.is_file():
             raise SpecError(f"no such spec file: {ref}", Location(ref))
@@ -754,8 +819,12 @@ def load(ref: str) -> Spec:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the spec: {exc}", Location(str(path))) from None
-    shown = path.name if path.parent == bundled_dir() else str(path)
-    return load_text(text, shown)
+    return load_text(text, _shown(path), path.parent)
+
+
+def _shown(path: Path) -> str:
+    """How a spec file is named in messages: bundled specs by file name, others by path."""
+    return path.name if path.parent == bundled_dir() else str(path)
 
 
 # ---------------------------------------------------------------------------- JSON Schema
@@ -888,10 +957,16 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "archcost spec",
         "type": "object",
-        "required": ["archcost", "name", "input", "layers"],
+        "required": ["archcost", "name"],
         "additionalProperties": False,
         "properties": {
             "archcost": {"const": FORMAT_VERSION},
+            "extends": {"type": "string"},
+            "scaling": {
+                "type": "object",
+                "properties": {k: {"type": "string"} for k in SCALING_KEYS},
+                "additionalProperties": False,
+            },
             "name": {"type": "string"},
             "title": {"type": "string"},
             "family": {"type": "string"},

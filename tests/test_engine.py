@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archcost.engine import Analysis, analyze
@@ -103,3 +105,63 @@ def test_set_reads_numbers_as_a_spec_would() -> None:
         "c": True,
         "d": "text",
     }
+
+
+# ---------------------------------------------------------------------------- extends and scaling
+
+PARENT = """\
+archcost: 1
+name: parent
+title: Parent
+year: 2020
+paper: {title: The parent, year: 2020, url: https://example.org}
+input: [3, $res, $res]
+params: {width: 8, res: 16}
+scaling: {width: width, resolution: res}
+layers:
+  - conv: {name: conv1, out: $width, kernel: 3, padding: 1}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_extends_overrides_params_and_metadata(tmp_path: Path) -> None:
+    from archcost import spec
+
+    write(tmp_path, "parent.yaml", PARENT)
+    child = write(
+        tmp_path,
+        "child.yaml",
+        "archcost: 1\nname: child\ntitle: Child\nextends: parent.yaml\nparams: {width: 16, res: 32}\n",
+    )
+    loaded = spec.load(child)
+    a = analyze(loaded)
+    # conv1: 3·3·3·16 + 16 params on a 32×32 map
+    assert a.output.output_shape == (16, 32, 32) and a.totals.params == 3 * 3 * 3 * 16 + 16
+    assert a.title == "Child" and loaded.meta["year"] == 2020 and "paper" not in loaded.meta
+    assert loaded.meta["extends"] == "parent.yaml" and loaded.meta["scaling"]["width"] == "width"
+
+
+@pytest.mark.parametrize(
+    ("child", "fragment", "line"),
+    [
+        ("extends: parent.yaml\nlayers: [relu]\n", "takes its layers from it", 4),
+        ("extends: parent.yaml\nparams: {depth: 2}\n", "has no parameter 'depth'", 4),
+        ("extends: nowhere.yaml\n", "no such spec file", 3),
+        ("extends: child.yaml\n", "round in a circle", 3),
+        ("extends: parent.yaml\nscaling: {depth: depth}\n", "not a model parameter", 4),
+        ("extends: parent.yaml\nscaling: {height: res}\n", "unknown key 'height'", 4),
+    ],
+)
+def test_bad_extends(tmp_path: Path, child: str, fragment: str, line: int) -> None:
+    from archcost import spec
+
+    write(tmp_path, "parent.yaml", PARENT)
+    path = write(tmp_path, "child.yaml", "archcost: 1\nname: child\n" + child)
+    with pytest.raises(SpecError, match=fragment) as info:
+        spec.load(path)
+    assert info.value.location.line == line
