@@ -409,6 +409,62 @@ def _plotting() -> Any:
     return chart
 
 
+class VerifyFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def verify(
+    spec_refs: Annotated[
+        list[str] | None, typer.Argument(metavar="[SPEC]...", help="Specs to verify: bundled names or YAML paths.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Verify every bundled spec.")] = False,
+    device: Annotated[
+        str, typer.Option("--device", metavar="cpu|cuda", help="Where torch runs the forward pass.")
+    ] = "cpu",
+    batch: Annotated[
+        int, typer.Option("--batch", "-b", min=1, help="Batch of the forward pass; counts are compared per batch.")
+    ] = 1,
+    sets: SetOpt = None,
+    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
+    all_rows: Annotated[bool, typer.Option("--all-rows", help="List every layer, not only those that differ.")] = False,
+) -> None:
+    """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
+    fvcore flops and activations with the analytic figures; exit 1 on any mismatch."""
+    from archcost import torchcheck  # imports torch and fvcore only when verify runs
+
+    refs = [*(spec.bundled_names() if every else []), *(spec_refs or [])]
+    console, progress = _console(), Console(stderr=True, highlight=False)
+    results = []
+    with _bad_input():
+        if not refs:
+            raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
+        torchcheck.require()
+        torchcheck.resolve_device(device)
+        analyses = [analyze_ref(ref, sets) for ref in refs]  # every spec loads before the slow part starts
+        for i, analysis in enumerate(analyses, 1):
+            if len(analyses) > 1:
+                progress.print(f"[dim][{i}/{len(analyses)}] verifying {escape(analysis.name)}…[/]")
+            result = torchcheck.verify(analysis, device=device, batch=batch)
+            results.append(result)
+            if fmt is VerifyFormat.table:
+                if all_rows or not result.ok:
+                    console.print(torchcheck.table(result, all_rows=all_rows))
+                console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
+                console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
+    failed = [r.name for r in results if not r.ok]
+    if fmt is VerifyFormat.json:
+        typer.echo(json.dumps({"ok": not failed, "results": [r.as_dict() for r in results]}, indent=2))
+    elif len(results) > 1:
+        summary = f"{len(results) - len(failed)} of {len(results)} specs agree with torch + fvcore"
+        console.print(
+            f"[bold red]FAILED[/]: {summary}; differ: {', '.join(failed)}" if failed else f"[green]ok[/]: {summary}"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format (for editor validation)."""
