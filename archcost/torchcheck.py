@@ -26,7 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from archcost import layers
+from rich.markup import escape
+from rich.table import Table
+
+from archcost import layers, units
 from archcost.engine import INPUT, Analysis, LayerResult
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Shape
@@ -549,7 +552,9 @@ def fvcore_activations(layer: LayerResult) -> int:
     return math.prod(layer.output_shape) if layer.kind in ACTIVATION_KINDS else 0
 
 
-def _device(device: str) -> torch.device:
+def resolve_device(device: str) -> torch.device:
+    """`device` as a torch device; SpecError if it is not cpu or cuda, or no CUDA device is here."""
+    require()
     import torch
 
     try:
@@ -602,7 +607,7 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1) -> VerifyRes
         warnings.simplefilter("ignore", DeprecationWarning)
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 
-    dev = _device(device)
+    dev = resolve_device(device)
     if batch < 1:
         raise SpecError(f"--batch {batch}: must be at least 1", Location("--batch"))
     start = time.perf_counter()
@@ -674,3 +679,83 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1) -> VerifyRes
         unsupported_ops=dict(sorted(unsupported.items())),
         seconds=time.perf_counter() - start,
     )
+
+
+# ---------------------------------------------------------------------------- presentation
+
+_HEADINGS: Final = {
+    "shape": "Output",
+    "params": "Params",
+    "macs": "MACs",
+    "flops": "fvcore flops",
+    "activations": "fvcore acts",
+}
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "—"
+    return units.shape(v) if isinstance(v, tuple) else units.exact(v)
+
+
+def _cell(check: Check[Any]) -> str:
+    if check.ok:
+        return escape(_value(check.analytic))
+    return f"[bold red]{escape(_value(check.analytic))} ≠ {escape(_value(check.measured))}[/]"
+
+
+def table(result: VerifyResult, *, all_rows: bool = False) -> Table:
+    """The layers that differ (every layer with `all_rows`) and the totals, each figure as
+    ``analytic`` when it agrees and ``analytic ≠ measured`` when it does not."""
+    shown = result.layers if all_rows else result.mismatches
+    which = "every layer" if all_rows else f"{len(shown)} layer(s) that differ"
+    out = Table(
+        title=f"{escape(result.name)}: {which} (a figure that differs reads analytic ≠ torch/fvcore)",
+        title_justify="left",
+    )
+    out.add_column("Layer", overflow="fold")
+    out.add_column("Kind")
+    for figure in FIGURES:
+        out.add_column(_HEADINGS[figure], justify="right")
+    for row in shown:
+        out.add_row(escape(row.name), row.kind, *(_cell(c) for c in row.figures().values()))
+    if result.totals is not None:
+        totals = result.totals.figures()
+        out.add_section()
+        out.add_row("[bold]total[/]", "", "", *(_cell(totals[f]) for f in FIGURES[1:]))
+    return out
+
+
+def unsupported_line(result: VerifyResult) -> str:
+    """fvcore's unsupported operators: shown, not hidden (fvcore counts them as 0; so does the convention)."""
+    if not result.unsupported_ops:
+        return "fvcore met no operator it does not count"
+    ops = ", ".join(f"{op} ×{n}" for op, n in result.unsupported_ops.items())
+    return f"fvcore does not count (0 in its convention): {escape(ops)}"
+
+
+def verdict(result: VerifyResult) -> str:
+    """One line: agreement with the totals, or what differs."""
+    where = f"({result.seconds:.1f} s, {result.device}, batch {result.batch})"
+    name = escape(result.name)
+    if result.failure is not None:
+        return f"[bold red]✗ {name}[/]: {escape(result.failure)} {where}"
+    assert result.totals is not None
+    if result.ok:
+        t = result.totals
+        figures = " · ".join(
+            f"{label} {units.exact(check.analytic)}"
+            for label, check in (
+                ("params", t.params),
+                ("MACs", t.macs),
+                ("fvcore flops", t.flops),
+                ("fvcore acts", t.activations),
+            )
+        )
+        return f"[green]✓ {name}[/]: {len(result.layers)} layers agree with torch + fvcore: {figures} {where}"
+    bad = result.mismatches
+    differing = sorted({f for row in bad for f in row.differs}, key=FIGURES.index)
+    parts = [f"{len(bad)} of {len(result.layers)} layers differ" + (f" in {', '.join(differing)}" if bad else "")]
+    if result.totals.differs:
+        parts.append(f"totals differ in {', '.join(result.totals.differs)}")
+    return f"[bold red]✗ {name}[/]: {'; '.join(parts)} {where}"

@@ -328,3 +328,105 @@ def test_importing_torchcheck_does_not_import_torch() -> None:
     code = "import sys, archcost.torchcheck\nprint('torch' in sys.modules, 'fvcore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from archcost.cli import app
+
+    result = CliRunner().invoke(app, ["verify", *args])
+    return result.exit_code, result.output
+
+
+def test_cli_verifies_specs_with_a_verdict_each() -> None:
+    code, out = run_cli("lenet5", "conv7x7")
+    assert code == 0, out
+    assert "✓ lenet5: 12 layers agree" in out and "✓ conv7x7" in out
+    assert "aten::avg_pool2d ×2" in out  # fvcore's unsupported operators are shown
+    assert "ok: 2 of 2 specs agree" in out
+    assert "[1/2] verifying lenet5" in out and "[2/2] verifying conv7x7" in out  # progress
+
+
+def test_cli_all_verifies_every_bundled_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec, "bundled_names", lambda: ["lenet5", "conv7x7"])  # the plumbing; all specs: above
+    code, out = run_cli("--all", "--format", "json")
+    assert code == 0, out
+    data = json.loads(out[out.index("{") :])
+    assert data["ok"] is True
+    assert [r["name"] for r in data["results"]] == ["lenet5", "conv7x7"]
+    lenet = data["results"][0]
+    assert lenet["totals"]["params"] == {"analytic": 61706, "measured": 61706, "ok": True}
+    assert len(lenet["layers"]) == 12 and lenet["unsupported_ops"] == {"aten::avg_pool2d": 2, "aten::tanh": 4}
+
+
+def test_cli_mismatch_exits_1_with_the_differing_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = KINDS["conv"]
+
+    def one_param_too_many(ins: tuple[layers.Shape, ...], a: layers.Args) -> layers.Cost:
+        return replace(conv.infer(ins, a), params=conv.infer(ins, a).params + 1)
+
+    monkeypatch.setitem(KINDS, "conv", replace(conv, infer=one_param_too_many))
+    code, out = run_cli("lenet5")
+    assert code == 1, out
+    # lenet5's C1 is 5·5·1·6 + 6 = 156 params; the patched engine says 157
+    assert "157 ≠ 156" in out
+    assert "✗ lenet5: 3 of 12 layers differ in params; totals differ in params" in out
+    assert "s2" not in out  # agreeing layers are not listed...
+    code, out = run_cli("lenet5", "--all-rows")
+    assert code == 1 and "s2" in out  # ...unless asked
+
+
+def test_cli_all_rows_lists_every_layer() -> None:
+    code, out = run_cli("lenet5", "--all-rows")
+    assert code == 0, out
+    analysis = engine.analyze(spec.load("lenet5"))
+    assert all(layer.name in out for layer in analysis.layers)
+
+
+def test_cli_set_and_batch(tmp_path: Any) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(
+        "archcost: 1\nname: net\ninput: [3, 8, 8]\nparams: {width: 4}\n"
+        "layers:\n  - conv: {out: $width, kernel: 3}\n  - batchnorm\n",
+        encoding="utf-8",
+    )
+    code, out = run_cli(str(path), "--set", "width=6", "--batch", "2", "--format", "json")
+    assert code == 0, out
+    result = json.loads(out)["results"][0]
+    assert result["batch"] == 2
+    # conv 6·6·6 outputs · 27 MACs each, twice for the batch; 3·3·3·6 + 6 params
+    assert result["totals"]["macs"]["measured"] == 2 * 6 * 6 * 6 * 27
+    assert result["totals"]["params"]["measured"] == 3 * 3 * 3 * 6 + 6 + 2 * 6
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give one or more specs, or --all"),
+        (("nosuchspec",), "unknown spec 'nosuchspec'"),
+        (("lenet5", "--set", "nosuch=1"), "no parameter 'nosuch'"),
+        (("lenet5", "--device", "tpu"), "expected cpu or cuda"),
+    ],
+)
+def test_cli_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    code, out = run_cli(*args)
+    assert code == 2, out
+    assert message in out
+
+
+def test_cli_cuda_without_a_device_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, out = run_cli("lenet5", "--device", "cuda")
+    assert code == 2
+    assert "--device cuda: no CUDA device is available here" in out
+
+
+def test_cli_without_torch_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fvcore", None)  # `import fvcore` now fails
+    code, out = run_cli("lenet5")
+    assert code == 2
+    assert "pip install 'archcost[torch]'" in out and "fvcore" in out
