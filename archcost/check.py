@@ -196,7 +196,8 @@ def _check_one(name: str, entry: Reported, analysis: Analysis) -> CheckRow:
         "setting": setting,
     }
     if entry.figure in ACCURACY_FIGURES:
-        note = f"{entry.protocol}" + (f"; {entry.note}" if entry.note else "")
+        dataset = "" if entry.dataset == IMAGENET else f"{entry.dataset}: "
+        note = f"{dataset}{entry.protocol}" + (f"; {entry.note}" if entry.note else "")
         return CheckRow(
             **common,
             computed=None,
@@ -237,11 +238,15 @@ class Accuracy:
     where: str
 
 
+IMAGENET: Final = "ImageNet"
+
+
 def accuracy(spec: Spec, settings: Mapping[str, Any] | None = None) -> dict[str, Accuracy]:
-    """The spec's reported top-1/top-5 error for exactly these parameter settings (first entry of each)."""
+    """The spec's reported ImageNet top-1/top-5 error for exactly these settings (first entry of each)."""
     wanted = dict(settings or {})
     out: dict[str, Accuracy] = {}
     for entry in spec.meta.get("reported", ()):
-        if entry.figure in ACCURACY_FIGURES and entry.figure not in out and dict(entry.settings or {}) == wanted:
+        usable = entry.figure in ACCURACY_FIGURES and entry.dataset == IMAGENET and entry.figure not in out
+        if usable and dict(entry.settings or {}) == wanted:
             out[entry.figure] = Accuracy(_parse(entry.value, entry).value, entry.protocol, entry.where)
     return out

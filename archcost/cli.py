@@ -171,7 +171,9 @@ def show(
 
 @app.command("list")
 def list_specs(fmt: FormatOpt = Format.table) -> None:
-    """The bundled specs with family, year, params and MACs."""
+    """The bundled specs grouped by family, with year, params, MACs and reported top-1 error."""
+    from archcost import check as paper_check
+
     entries = []
     with _bad_input():
         for name in spec.bundled_names():
@@ -186,6 +188,7 @@ def list_specs(fmt: FormatOpt = Format.table) -> None:
                     params=analysis.totals.params,
                     macs=analysis.totals.macs,
                     input=analysis.input,
+                    top1=paper_check.accuracy(loaded).get("top1_error"),
                 )
             )
     if fmt is Format.table:
@@ -463,6 +466,31 @@ def verify(
         )
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def scale(
+    spec_ref: SpecArg,
+    phi: Annotated[str, typer.Option("--phi", metavar="A..B|A,B,...", help="The compound coefficients φ.")] = "0..7",
+    alpha: Annotated[float, typer.Option("--alpha", min=1.0, help="Depth base (EfficientNet: 1.2).")] = 1.2,
+    beta: Annotated[float, typer.Option("--beta", min=1.0, help="Width base (EfficientNet: 1.1).")] = 1.1,
+    gamma: Annotated[float, typer.Option("--gamma", min=1.0, help="Resolution base (EfficientNet: 1.15).")] = 1.15,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Compound scaling (EfficientNet §3.3): depth α^φ, width β^φ, resolution γ^φ, and the MACs it costs."""
+    with _bad_input():
+        loaded = spec.load(spec_ref)
+        _, phis = parse_sweep(f"phi={phi}")
+        if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
+            raise SpecError(f"--phi {phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
+        steps = engine.compound_scaling(loaded, phis, alpha, beta, gamma)
+        rows = [report.ScaleRow(step, engine.analyze(loaded, overrides=step.settings)) for step in steps]
+    if fmt is Format.table:
+        _console().print(report.scale_table(rows, alpha, beta, gamma))
+    elif fmt is Format.json:
+        typer.echo(json.dumps(report.scale_dicts(rows, alpha, beta, gamma), indent=2))
+    else:
+        raise typer.BadParameter("scale prints table or json", param_hint="--format")
 
 
 @app.command()

@@ -447,3 +447,41 @@ def analyze(
         totals=totals,
         meta=spec.meta,
     )
+
+
+@dataclass(frozen=True)
+class ScaleStep:
+    """One compound-scaling step: the multipliers and the settings they give."""
+
+    phi: int
+    depth: float
+    width: float
+    resolution: int | None
+    settings: Mapping[str, Any]
+
+
+def compound_scaling(spec: Spec, phis: Sequence[int], alpha: float, beta: float, gamma: float) -> list[ScaleStep]:
+    """EfficientNet's rule: depth × alpha^phi, width × beta^phi, resolution × gamma^phi (rounded).
+
+    The spec's ``scaling:`` section names the parameters; their defaults are the φ = 0 values.
+    """
+    scaling: Mapping[str, str] = spec.meta.get("scaling", {})
+    if not scaling:
+        raise SpecError(
+            f"{spec.name} does not declare how it scales: add `scaling: {{width: ..., depth: ..., resolution: ...}}`",
+            Location(spec.file),
+        )
+    base = model_scope(spec, {})
+    steps = []
+    for phi in phis:
+        factors = {"depth": alpha**phi, "width": beta**phi, "resolution": gamma**phi}
+        settings: dict[str, Any] = {}
+        for key, pname in scaling.items():
+            value = base[pname]
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise SpecError(f"scaling.{key}: parameter {pname!r} is not a number", Location(spec.file))
+            scaled = value * factors[key]
+            settings[pname] = round(scaled) if key == "resolution" else scaled
+        resolution = settings.get(scaling.get("resolution", ""))
+        steps.append(ScaleStep(phi, factors["depth"], factors["width"], resolution, settings))
+    return steps

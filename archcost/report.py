@@ -18,7 +18,7 @@ from rich.text import Text
 
 from archcost import units
 from archcost.check import Accuracy, CheckRow
-from archcost.engine import Analysis, LayerResult
+from archcost.engine import Analysis, LayerResult, ScaleStep
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -305,30 +305,50 @@ class CatalogEntry:
     params: int
     macs: int
     input: tuple[int, ...]
+    top1: Accuracy | None = None
+
+
+def by_family(entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    """Entries grouped by family (families in order of their first year), then by year and name."""
+    first_year: dict[str, int] = {}
+    for e in entries:
+        first_year[e.family] = min(first_year.get(e.family, 9999), e.year or 9999)
+    return sorted(entries, key=lambda e: (first_year[e.family], e.family, e.year or 9999, e.macs, e.name))
 
 
 def catalog_table(entries: Sequence[CatalogEntry]) -> Table:
-    result = Table(title="bundled specs", header_style="bold", caption="MACs: multiply-accumulates at the spec's input")
+    """The bundled specs grouped by family: year, input, params, MACs and reported top-1 error."""
+    result = Table(
+        title="bundled specs",
+        header_style="bold",
+        caption="MACs: multiply-accumulates at the spec's input; top-1 error: as reported (protocols: archcost check)",
+    )
     for column, justify in (
+        ("family", "left"),
         ("name", "left"),
         ("network", "left"),
-        ("family", "left"),
         ("year", "right"),
         ("input", "left"),
         ("params", "right"),
         ("MACs", "right"),
+        ("top-1 err", "right"),
     ):
         result.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for e in entries:
+    previous = None
+    for e in by_family(entries):
+        if previous is not None and e.family != previous:
+            result.add_section()
         result.add_row(
+            e.family if e.family != previous else "",
             e.name,
             e.title,
-            e.family,
             str(e.year or ""),
             units.shape(e.input),
             units.human(e.params),
             units.human(e.macs),
+            f"{e.top1.error:g}%" if e.top1 else "—",
         )
+        previous = e.family
     return result
 
 
@@ -342,8 +362,9 @@ def catalog_dicts(entries: Sequence[CatalogEntry]) -> list[dict[str, Any]]:
             "input": list(e.input),
             "params": e.params,
             "macs": e.macs,
+            "top1_error": e.top1.error if e.top1 else None,
         }
-        for e in entries
+        for e in by_family(entries)
     ]
 
 
@@ -352,7 +373,7 @@ def catalog_text(entries: Sequence[CatalogEntry], fmt: str) -> str:
     data = catalog_dicts(entries)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
-    keys = ["name", "title", "family", "year", "input", "params", "macs"]
+    keys = ["name", "title", "family", "year", "input", "params", "macs", "top1_error"]
     cells = [[units.shape(d[k]) if k == "input" else ("" if d[k] is None else d[k]) for k in keys] for d in data]
     if fmt == "csv":
         out = io.StringIO()
@@ -713,3 +734,68 @@ def compare_text(compare_rows: Sequence[CompareRow], fmt: str) -> str:
     lines = ["| " + " | ".join(_COMPARE_COLUMNS) + " |", "|" + "---|" * len(_COMPARE_COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- compound scaling
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    """One φ of `archcost scale`: the multipliers and the network they give."""
+
+    step: ScaleStep
+    analysis: Analysis
+
+
+def _scale_rule(alpha: float, beta: float, gamma: float) -> float:
+    return alpha * beta**2 * gamma**2
+
+
+def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> Table:
+    """φ, multipliers, MACs, params and the MACs ratio beside the rule's prediction."""
+    rule = _scale_rule(alpha, beta, gamma)
+    base = scale_rows[0].analysis.totals.macs
+    first_phi = scale_rows[0].step.phi
+    result = Table(
+        title=f"{scale_rows[0].analysis.title}: compound scaling, α={alpha:g} β={beta:g} γ={gamma:g} "
+        f"(α·β²·γ² = {rule:.3f})",
+        header_style="bold",
+    )
+    for column in ("φ", "depth ×", "width ×", "resolution", "params", "MACs", "MACs / φ₀", f"{rule:.2f}^Δφ", "2^Δφ"):
+        result.add_column(column, justify="right")
+    for row in scale_rows:
+        t = row.analysis.totals
+        steps = row.step.phi - first_phi
+        result.add_row(
+            str(row.step.phi),
+            f"{row.step.depth:.3f}",
+            f"{row.step.width:.3f}",
+            units.shape(row.analysis.input[1:]),
+            units.human(t.params),
+            units.human(t.macs),
+            f"{t.macs / base:.2f}" if base else "—",
+            f"{rule**steps:.2f}",
+            f"{2**steps:g}",
+        )
+    return result
+
+
+def scale_dicts(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> list[dict[str, Any]]:
+    rule = _scale_rule(alpha, beta, gamma)
+    base = scale_rows[0].analysis.totals.macs
+    first_phi = scale_rows[0].step.phi
+    return [
+        {
+            "phi": r.step.phi,
+            "depth_multiplier": r.step.depth,
+            "width_multiplier": r.step.width,
+            "input": list(r.analysis.input),
+            "settings": dict(r.step.settings),
+            "params": r.analysis.totals.params,
+            "macs": r.analysis.totals.macs,
+            "macs_ratio": r.analysis.totals.macs / base if base else None,
+            "rule_prediction": rule ** (r.step.phi - first_phi),
+            "two_to_the_phi": 2 ** (r.step.phi - first_phi),
+        }
+        for r in scale_rows
+    ]

@@ -68,6 +68,7 @@ REPORTED_KEYS: Final = {
     "tolerance": "another tolerance than the printed precision implies",
     "deviation": "why the computed figure differs (makes a failure explained)",
     "protocol": "for accuracy: the evaluation protocol (single crop, 10-crop, dense)",
+    "dataset": "for accuracy: the data set (default ImageNet); only ImageNet errors go on compare's accuracy axis",
     "source": "primary (the paper) or secondary (another source, named in note)",
     "note": "anything else",
 }
@@ -247,6 +248,7 @@ class Reported:
     protocol: str = ""
     source: str = "primary"
     note: str = ""
+    dataset: str = "ImageNet"
 
 
 @dataclass(frozen=True)
@@ -697,7 +699,7 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
             if key in entry:
                 _literal(entry[key], entry.value_locs[key], key, (str, int, float))
                 text[key] = str(entry[key])
-        for key in ("where", "unit", "layer", "deviation", "protocol", "note"):
+        for key in ("where", "unit", "layer", "deviation", "protocol", "note", "dataset"):
             if key in entry:
                 text[key] = _literal(entry[key], entry.value_locs[key], key, str)
         source = entry.get("source", "primary")

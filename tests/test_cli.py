@@ -208,3 +208,15 @@ def test_light_commands_import_no_torch_or_matplotlib(command: list[str]) -> Non
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_list_groups_by_family_with_imagenet_top1_only() -> None:
+    code, out = invoke("list", "--format", "json")
+    assert code == 0
+    entries = json.loads(out)
+    families = [e["family"] for e in entries]
+    # each family appears as one contiguous run
+    runs = [f for i, f in enumerate(families) if i == 0 or families[i - 1] != f]
+    assert len(runs) == len(set(families))
+    lenet = next(e for e in entries if e["name"] == "lenet5")
+    assert lenet["top1_error"] is None  # its 0.95% is an MNIST error: not on the ImageNet column

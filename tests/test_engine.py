@@ -165,3 +165,55 @@ def test_bad_extends(tmp_path: Path, child: str, fragment: str, line: int) -> No
     with pytest.raises(SpecError, match=fragment) as info:
         spec.load(path)
     assert info.value.location.line == line
+
+
+SCALED = """\
+archcost: 1
+name: tiny_scaled
+input: [3, $resolution, $resolution]
+params: {width: 1.0, depth: 1.0, resolution: 32}
+scaling: {width: width, depth: depth, resolution: resolution}
+layers:
+  - conv: {out: "$(make_divisible(16 * width, 8))", kernel: 3, padding: 1, repeat: "$(ceil(2 * depth))"}
+"""
+
+
+def test_compound_scaling_settings_and_figures() -> None:
+    from archcost.engine import compound_scaling
+
+    loaded = load_text(SCALED)
+    steps = compound_scaling(loaded, [0, 1, 2], alpha=1.2, beta=1.1, gamma=1.15)
+    assert [s.resolution for s in steps] == [32, round(32 * 1.15), round(32 * 1.15**2)] == [32, 37, 42]
+    assert steps[2].depth == pytest.approx(1.44) and steps[2].width == pytest.approx(1.21)
+    one = analyze(loaded, overrides=steps[1].settings)
+    # φ=1: ceil(2·1.2) = 3 convs of make_divisible(17.6, 8) = 16 channels on 37×37
+    assert [layer.output_shape for layer in one.layers] == [(16, 37, 37)] * 3
+    assert one.totals.macs == 37 * 37 * 16 * (3 * 9 + 16 * 9 + 16 * 9)
+
+
+def test_scale_needs_a_scaling_section() -> None:
+    from archcost.engine import compound_scaling
+
+    with pytest.raises(SpecError, match="does not declare how it scales"):
+        compound_scaling(load_text(HEAD + "layers: [relu]\n"), [0, 1], 1.2, 1.1, 1.15)
+
+
+def test_scale_command(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from archcost.cli import app
+
+    path = write(tmp_path, "s.yaml", SCALED)
+    result = CliRunner().invoke(app, ["scale", path, "--phi", "0..2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["phi"] for r in rows] == [0, 1, 2]
+    assert rows[1]["macs"] == 37 * 37 * 16 * (3 * 9 + 16 * 9 + 16 * 9)
+    assert rows[1]["macs_ratio"] == rows[1]["macs"] / rows[0]["macs"]
+    assert rows[2]["rule_prediction"] == pytest.approx((1.2 * 1.1**2 * 1.15**2) ** 2)
+    table = CliRunner().invoke(app, ["scale", path, "--phi", "0..1"])
+    assert table.exit_code == 0 and "α·β²·γ² = 1.920" in table.output
+    bad = CliRunner().invoke(app, ["scale", path, "--phi", "0.5"])
+    assert bad.exit_code == 2 and "--phi" in bad.output
