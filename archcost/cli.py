@@ -437,7 +437,7 @@ def verify(
     fvcore flops and activations with the analytic figures; exit 1 on any mismatch."""
     from archcost import torchcheck  # imports torch and fvcore only when verify runs
 
-    refs = [*(spec.bundled_names() if every else []), *(spec_refs or [])]
+    refs = list(dict.fromkeys([*(spec.bundled_names() if every else []), *(spec_refs or [])]))  # each once
     console, progress = _console(), Console(stderr=True, highlight=False)
     results = []
     with _bad_input():
@@ -452,9 +452,10 @@ def verify(
             result = torchcheck.verify(analysis, device=device, batch=batch)
             results.append(result)
             if fmt is VerifyFormat.table:
-                if all_rows or not result.ok:
+                if result.mismatches or (all_rows and result.layers):
                     console.print(torchcheck.table(result, all_rows=all_rows))
-                console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
+                if result.failure is None:
+                    console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
                 console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
     failed = [r.name for r in results if not r.ok]
     if fmt is VerifyFormat.json:

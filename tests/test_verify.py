@@ -430,3 +430,11 @@ def test_cli_without_torch_says_how_to_install(monkeypatch: pytest.MonkeyPatch) 
     code, out = run_cli("lenet5")
     assert code == 2
     assert "pip install 'archcost[torch]'" in out and "fvcore" in out
+
+
+def test_cli_torch_failure_exits_1_with_the_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(torchcheck.TORCH_BUILDERS, "linear", lambda layer: nn.Linear(7, 10))
+    code, out = run_cli("lenet5", "lenet5")  # given twice: verified once
+    assert code == 1
+    assert "✗ lenet5: torch fails at layer 'f6': RuntimeError" in out
+    assert out.count("lenet5") == 1  # no table, no operator list: only the verdict
