@@ -1,0 +1,537 @@
+"""Charts: the compare bubble chart and per-layer cost bars, drawn with matplotlib.
+
+The only module that imports matplotlib; the CLI imports it only when a plot is asked for.
+Figures are built without pyplot (no global figure registry, nothing to close) and written
+atomically; the format follows the file's extension.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Annotation
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.transforms import Bbox
+
+from archcost import report, units
+from archcost.check import Accuracy
+from archcost.engine import Analysis
+from archcost.errors import Location, SpecError
+
+SUFFIXES: Final = (".png", ".svg", ".pdf")
+Y_AXES: Final = ("top1", "top5", "params", "memory")
+OKABE_ITO: Final = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+"""Okabe & Ito's colour-blind-safe palette, the strongest colours first."""
+LOG_RATIO: Final = 20
+"""An axis is logarithmic when its largest value is more than this many times its smallest."""
+MAX_BUBBLE_AREA: Final = 2400.0
+"""Area in points² of the largest bubble; the others scale down in proportion to their params."""
+MAX_BARS: Final = 60
+"""More layers than this are grouped (the deepest --depth that fits) so the bars stay readable."""
+
+_STYLE: Final[dict[Any, Any]] = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "archcost",
+}
+_NOTE_COLOR: Final = "#555555"
+_GRID_COLOUR: Final = "#dddddd"
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def check_path(path: Path) -> None:
+    """Raise SpecError unless `path` ends in an extension we can draw to."""
+    if path.suffix.lower() not in SUFFIXES:
+        raise SpecError(
+            f"cannot draw a chart to {path.name!r}: the file name must end in .png, .svg or .pdf",
+            Location(str(path)),
+        )
+
+
+def _save(fig: Figure, path: Path) -> None:
+    """Write the figure in the format its extension names, through a temporary file in the same folder."""
+    fmt = path.suffix.lower().lstrip(".")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata: dict[str, str | None] = {"Software": None} if fmt == "png" else {}
+    if fmt == "svg":
+        metadata["Date"] = None
+    if fmt == "pdf":
+        metadata["CreationDate"] = None
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp_name, format=fmt, dpi=150, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout=None)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# ---------------------------------------------------------------------------- axes
+
+
+def _is_log(values: Sequence[float]) -> bool:
+    low, high = min(values), max(values)
+    return low > 0 and high / low > LOG_RATIO
+
+
+def _limits(values: Sequence[float], log: bool, pad: float) -> tuple[float, float]:
+    """Axis limits around `values` with a margin of `pad` of the span on each side (in log space if log)."""
+    if log:
+        low, high = math.log10(min(values)), math.log10(max(values))
+        span = max(high - low, 0.5)
+        return 10 ** (low - pad * span), 10 ** (high + pad * span)
+    low, high = min(values), max(values)
+    span = (high - low) or abs(high) or 1.0
+    return low - pad * span, high + pad * span
+
+
+def _human_axis(ax: Axes, which: str, log: bool, low: float, high: float) -> None:
+    """Ticks labelled 100M, 1G… on a count axis: decades, or 1-2-5 steps when the range is under 2.5 decades."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if log:
+        subs = (1.0,) if math.log10(high / low) >= 2.5 else (1.0, 2.0, 5.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+        axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(s) for s in range(2, 10))))
+        axis.set_minor_formatter(NullFormatter())
+    else:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: units.human(v) if v >= 0 else ""))
+
+
+def _binary_unit(value: float) -> float:
+    unit = 1.0
+    while value >= 1024 * unit and unit < 1024.0**4:
+        unit *= 1024
+    return unit
+
+
+def _bytes_tick(value: float, _pos: int | None = None) -> str:
+    if value == 0:
+        return "0"
+    return units.human_bytes(round(value)) if value > 0 else ""
+
+
+def _bytes_axis(ax: Axes, which: str, log: bool, low: float, high: float) -> None:
+    """Ticks at round binary sizes (1 MiB, 2 MiB, 5 MiB… or 0, 25 MiB, 50 MiB…) labelled in MiB/GiB."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if log:
+
+        def within(steps: tuple[int, ...]) -> list[float]:
+            return [u * m for u in (1024.0**k for k in range(5)) for m in steps if low <= u * m <= high]
+
+        ticks = within((1, 10, 100))
+        if len(ticks) < 3:
+            ticks = within((1, 2, 5, 10, 20, 50, 100, 200, 500))
+        while len(ticks) > 8:
+            ticks = ticks[::2]
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_minor_locator(FixedLocator([]))
+    else:
+        unit = _binary_unit(max(high, 1.0))
+        scaled = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, high / unit)
+        axis.set_major_locator(FixedLocator([t * unit for t in scaled if low <= t * unit <= high]))
+    axis.set_major_formatter(FuncFormatter(_bytes_tick))
+
+
+def _inputs_text(labels: Sequence[str], analyses: Sequence[Analysis]) -> str:
+    """``input 3×224×224``, naming the networks that differ: ``input 3×224×224 (AlexNet 3×227×227)``."""
+    shapes = [units.shape(a.input) for a in analyses]
+    common = max(dict.fromkeys(shapes), key=shapes.count)
+    others = [f"{label} {s}" for label, s in zip(labels, shapes, strict=True) if s != common]
+    return f"input {common}" + (f" ({', '.join(others)})" if others else "")
+
+
+def _batch_text(analyses: Sequence[Analysis]) -> str:
+    settings = list(dict.fromkeys(f"batch {a.batch} · {a.dtype}" for a in analyses))
+    return ", ".join(settings)
+
+
+def _wrap(text: str, width: int = 120) -> str:
+    return "\n".join(textwrap.wrap(text, width=width, break_on_hyphens=False))
+
+
+def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
+    """Small grey notes under the axes (below the x label), left-aligned with the axes."""
+    if not notes:
+        return
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    bottom = ax.get_tightbbox(renderer)
+    if bottom is None:  # pragma: no cover - an axes always has a box once drawn
+        return
+    height_px = fig.get_figheight() * fig.dpi
+    x = ax.get_position().x0
+    y = (bottom.y0 - 6) / height_px
+    fig.text(x, y, "\n".join(_wrap(n) for n in notes), ha="left", va="top", fontsize=8, color=_NOTE_COLOR)
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def _nice(value: float) -> float:
+    """The 1-2-5 × 10^k number nearest to `value` on a log scale."""
+    exponent = math.floor(math.log10(value))
+    candidates = [m * 10.0**e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
+    return min(candidates, key=lambda c: abs(math.log10(c / value)))
+
+
+def _nice_below(value: float) -> float:
+    """The largest 1-2-5 × 10^k number not above `value`."""
+    exponent = math.floor(math.log10(value))
+    return next((m * 10.0**exponent for m in (5, 2) if m * 10.0**exponent <= value), 10.0**exponent)
+
+
+def size_legend_values(params: Sequence[int]) -> list[float]:
+    """Up to three round parameter counts spanning the data (e.g. 5M, 20M, 100M), none above the largest."""
+    positive = [p for p in params if p > 0]
+    if not positive:
+        return []
+    low, high = min(positive), max(positive)
+    top = _nice_below(high)
+    return sorted({v for v in (_nice(low), _nice(math.sqrt(low * high))) if v < top} | {top})
+
+
+def _bubble_scale(params: Sequence[int]) -> float:
+    """Points² per parameter, so that the largest bubble has MAX_BUBBLE_AREA."""
+    top = max(params, default=0)
+    return MAX_BUBBLE_AREA / top if top > 0 else 0.0
+
+
+_HA = Literal["left", "center", "right"]
+_VA = Literal["bottom", "center", "top"]
+_PLACEMENTS: Final[tuple[tuple[tuple[float, float], _HA, _VA], ...]] = (
+    # direction (unit offset), horizontal and vertical alignment of the label
+    ((1.0, 0.0), "left", "center"),
+    ((0.0, 1.0), "center", "bottom"),
+    ((0.0, -1.0), "center", "top"),
+    ((-1.0, 0.0), "right", "center"),
+    ((0.72, 0.72), "left", "bottom"),
+    ((0.72, -0.72), "left", "top"),
+    ((-0.72, 0.72), "right", "bottom"),
+    ((-0.72, -0.72), "right", "top"),
+)
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
+
+
+def _outside(box: Bbox, frame: Bbox) -> float:
+    inside = _overlap(box, frame)
+    return box.width * box.height - inside
+
+
+def _place_labels(
+    fig: Figure, ax: Axes, xs: Sequence[float], ys: Sequence[float], areas: Sequence[float], labels: Sequence[str]
+) -> list[Annotation]:
+    """Label every bubble, trying eight positions around it and keeping the one that overlaps least.
+
+    Overlap is measured in display pixels with the renderer's text extents, against labels already
+    placed, the other bubbles and the axes frame; ties go to the first position (right of the bubble).
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    to_px = fig.dpi / 72.0
+    centres = ax.transData.transform(list(zip(xs, ys, strict=True)))
+    radii = [max(math.sqrt(a) / 2, 2.0) * to_px for a in areas]
+    bubbles = [Bbox.from_extents(cx - r, cy - r, cx + r, cy + r) for (cx, cy), r in zip(centres, radii, strict=True)]
+    frame = ax.get_window_extent(renderer)
+    placed: list[Bbox] = []
+    out: list[Annotation] = []
+    for i, text in enumerate(labels):
+        gap = radii[i] / to_px + 3
+        note = ax.annotate(
+            text,
+            (xs[i], ys[i]),
+            xytext=(0, 0),
+            textcoords="offset points",
+            fontsize=9,
+            color="#222222",
+            zorder=5,
+            annotation_clip=False,
+        )
+        note.set_gid("bubble-label")
+        best: tuple[float, int] | None = None
+        for k, ((dx, dy), ha, va) in enumerate(_PLACEMENTS):
+            note.set_position((dx * gap, dy * gap))
+            note.set_horizontalalignment(ha)
+            note.set_verticalalignment(va)
+            box = note.get_window_extent(renderer)
+            score = sum(_overlap(box, p) for p in placed)
+            score += 0.5 * sum(_overlap(box, b) for j, b in enumerate(bubbles) if j != i)
+            score += 4 * _outside(box, frame)
+            if best is None or score < best[0] - 1e-9:
+                best = (score, k)
+        assert best is not None
+        (dx, dy), ha, va = _PLACEMENTS[best[1]]
+        note.set_position((dx * gap, dy * gap))
+        note.set_horizontalalignment(ha)
+        note.set_verticalalignment(va)
+        placed.append(note.get_window_extent(renderer))
+        out.append(note)
+    return out
+
+
+def _accuracy(row: report.CompareRow, y: str) -> Accuracy | None:
+    return row.top1 if y == "top1" else row.top5 if y == "top5" else None
+
+
+def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> str:
+    """The caveat under an accuracy chart: each paper's protocol, networks with the same one together."""
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        acc = _accuracy(r, y)
+        if acc is not None:
+            protocol = textwrap.shorten(acc.protocol, 110, placeholder=" …") if acc.protocol else "not stated"
+            groups.setdefault(protocol.rstrip("."), []).append(r.label)
+    parts = [
+        f"{', '.join(labels)}: {protocol}" + ("" if protocol.endswith("…") else ".")
+        for protocol, labels in groups.items()
+    ]
+    return f"Accuracy = 100 − {_TOP[y]} error as each paper reports it; protocols differ. " + " ".join(parts)
+
+
+_TOP: Final = {"top1": "top-1", "top5": "top-5"}
+
+
+def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1") -> Figure:
+    """The lecture's bubble chart: MACs (x) against accuracy, params or activation memory (y).
+
+    `y` is ``top1`` or ``top5`` (100 − the reported error, %), ``params`` or ``memory`` (activation
+    bytes at the analyses' batch and dtype). Bubble area is proportional to params. On an accuracy
+    axis only networks with a reported error are plotted (the others are named in a note); if none
+    has one, params are plotted instead. Writes `path` (.png, .svg or .pdf) and returns the figure.
+    """
+    check_path(path)
+    if y not in Y_AXES:
+        raise SpecError(f"unknown y axis {y!r}: choose one of {', '.join(Y_AXES)}", Location("--y"))
+    if not rows:
+        raise SpecError("nothing to plot: no networks", Location(str(path)))
+    notes: list[str] = []
+    shown = list(rows)
+    mode = y
+    if y in _TOP:
+        shown = [r for r in rows if _accuracy(r, y) is not None]
+        missing = [r.label for r in rows if _accuracy(r, y) is None]
+        if not shown:
+            mode, shown = "params", list(rows)
+            notes.append(f"No network here has a reported {_TOP[y]} error, so parameters are plotted instead.")
+        elif missing:
+            notes.append(f"No reported {_TOP[y]} error, not plotted: " + ", ".join(missing) + ".")
+    analyses = [r.analysis for r in shown]
+    xs = [float(r.analysis.totals.macs) for r in shown]
+    params = [r.analysis.totals.params for r in shown]
+    if mode in _TOP:
+        ys = [100.0 - acc.error for acc in (_accuracy(r, mode) for r in shown) if acc is not None]
+        notes.insert(0, _protocols_note(shown, mode))
+    elif mode == "params":
+        ys = [float(p) for p in params]
+    else:
+        ys = [float(r.activation_bytes) for r in shown]
+    scale = _bubble_scale(params)
+    areas = [p * scale for p in params]
+
+    fig = _new_figure(9.0, 5.6)
+    with matplotlib.rc_context(_STYLE):
+        ax = fig.add_subplot()
+        x_log = _is_log(xs)
+        y_log = mode not in _TOP and _is_log(ys)
+        if x_log:
+            ax.set_xscale("log")
+        if y_log:
+            ax.set_yscale("log")
+        ax.set_xlim(*_limits(xs, x_log, 0.14))
+        ax.set_ylim(*_limits(ys, y_log, 0.2))
+        colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(shown))]
+        bubbles = ax.scatter(xs, ys, s=areas, c=colours, alpha=0.55, edgecolors=colours, linewidths=1.2, zorder=3)
+        bubbles.set_gid("bubbles")
+        centres = ax.scatter(xs, ys, s=6, c=colours, zorder=4)
+        centres.set_gid("centres")
+        ax.grid(True, which="major", color=_GRID_COLOUR, linewidth=0.6)
+        ax.set_axisbelow(True)
+        _human_axis(ax, "x", x_log, *ax.get_xlim())
+        ax.set_xlabel("MACs (multiply-accumulates)" + (", log scale" if x_log else ""))
+        if mode in _TOP:
+            ax.set_ylabel(f"{_TOP[mode]} accuracy (%), as reported")
+            what = f"{_TOP[mode].capitalize()} accuracy"
+        elif mode == "params":
+            _human_axis(ax, "y", y_log, *ax.get_ylim())
+            ax.set_ylabel("parameters" + (", log scale" if y_log else ""))
+            what = "Parameters"
+        else:
+            _bytes_axis(ax, "y", y_log, *ax.get_ylim())
+            batch = _batch_text(analyses)
+            ax.set_ylabel(f"activation memory, all layer outputs ({batch})" + (", log scale" if y_log else ""))
+            what = "Activation memory"
+        setting = f"{_inputs_text([r.label for r in shown], analyses)} · {_batch_text(analyses)}"
+        ax.set_title(f"{what} vs compute (MACs), bubble area ∝ parameters\n{setting}", loc="left")
+        legend_values = size_legend_values(params)
+        handles = [
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=math.sqrt(v * scale),
+                markerfacecolor="#bbbbbb",
+                markeredgecolor="#777777",
+                label=f"{units.human(v)} params",
+            )
+            for v in legend_values
+        ]
+        if handles:
+            biggest = max(h.get_markersize() for h in handles)  # points; the legend's font is 9 points
+            ax.legend(
+                handles=handles,
+                title="bubble area",
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                frameon=False,
+                handlelength=biggest / 9 + 0.4,
+                handleheight=biggest / 9,
+                labelspacing=0.6,
+                borderpad=1.0,
+                handletextpad=0.6,
+            )
+        fig.tight_layout()
+        _place_labels(fig, ax, xs, ys, areas, [r.label for r in shown])
+        _notes_below(fig, ax, notes)
+        _save(fig, path)
+    return fig
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def _elementwise(analysis: Analysis) -> set[str]:
+    """Leaf layers with no params or MACs whose output has as many elements as their single input
+    (relu, dropout, flatten, LRN…): hidden from the per-layer chart, which would show each twice."""
+    out = set()
+    for layer in analysis.layers:
+        if layer.params or layer.macs or len(layer.input_shapes) != 1:
+            continue
+        if math.prod(layer.output_shape) == math.prod(layer.input_shapes[0]):
+            out.add(layer.name)
+    return out
+
+
+def chart_rows(analysis: Analysis, depth: int | None = None) -> tuple[list[report.Row], list[str]]:
+    """The rows the layers chart draws and notes on what it left out or grouped.
+
+    Per layer, element-wise layers without params or MACs are hidden (their outputs still count in the
+    totals); more than MAX_BARS layers are grouped at the deepest level that fits. With `depth`, every
+    group is drawn.
+    """
+    notes: list[str] = []
+    if depth is None:
+        hidden = _elementwise(analysis)
+        leaves = [r for r in report.rows(analysis) if r.name not in hidden]
+        if len(leaves) <= MAX_BARS:
+            if hidden:
+                kinds = sorted({layer.kind for layer in analysis.layers if layer.name in hidden})
+                size = units.DTYPE_BYTES[analysis.dtype] * analysis.batch
+                memory = sum(layer.activations for layer in analysis.layers if layer.name in hidden) * size
+                notes.append(
+                    f"Not drawn: {len(hidden)} element-wise layers without params or MACs ({', '.join(kinds)}); "
+                    f"their outputs ({units.human_bytes(memory)}) are in the memory total."
+                )
+            return leaves, notes
+        deepest = max(layer.name.count(".") + 1 for layer in analysis.layers)
+        depth = next((d for d in range(deepest, 0, -1) if len(report.rows(analysis, d)) <= MAX_BARS), 1)
+        notes.append(
+            f"{len(leaves)} layers are too many bars to read: grouped to depth {depth} "
+            "(choose another level with --depth N); element-wise layers without params or MACs not drawn."
+        )
+        return [r for r in report.rows(analysis, depth) if not (r.layers == 1 and r.name in hidden)], notes
+    grouped = report.rows(analysis, depth)
+    if len(grouped) > MAX_BARS:
+        notes.append(f"{len(grouped)} bars: a smaller --depth groups them into fewer.")
+    return grouped, notes
+
+
+def _row_label(row: report.Row) -> str:
+    return f"{row.name} ({row.kind})"
+
+
+def layers_chart(analysis: Analysis, path: Path, depth: int | None = None) -> Figure:
+    """Params, MACs and activation memory of every layer (or group) as three bar panels side by side.
+
+    Writes `path` (.png, .svg or .pdf) and returns the figure.
+    """
+    check_path(path)
+    drawn, notes = chart_rows(analysis, depth)
+    size = units.DTYPE_BYTES[analysis.dtype] * analysis.batch
+    memory = report.memory(analysis)
+    t = analysis.totals
+    panels: list[tuple[str, str, list[float], str]] = [
+        ("params", f"params (total {units.human(t.params)})", [float(r.params) for r in drawn], OKABE_ITO[0]),
+        ("macs", f"MACs (total {units.human(t.macs)})", [float(r.macs) for r in drawn], OKABE_ITO[1]),
+        (
+            "memory",
+            f"activation memory (total {units.human_bytes(memory['activation_bytes'])})",
+            [float(r.activations * size) for r in drawn],
+            OKABE_ITO[2],
+        ),
+    ]
+    height = 1.6 + 0.2 * max(len(drawn), 6)
+    fig = _new_figure(12.0, height)
+    with matplotlib.rc_context(_STYLE):
+        axes = fig.subplots(1, 3, sharey=True)
+        positions = list(range(len(drawn)))
+        for ax, (gid, title, values, colour) in zip(axes, panels, strict=True):
+            ax.set_gid(gid)
+            ax.barh(positions, values, height=0.72, color=colour)
+            ax.set_title(title, fontsize=10)
+            top = max(values, default=0.0) or 1.0
+            ax.set_xlim(0, top * 1.08)
+            if gid == "memory":
+                _bytes_axis(ax, "x", False, 0, top * 1.08)
+            else:
+                _human_axis(ax, "x", False, 0, top * 1.08)
+            ax.grid(True, axis="x", color=_GRID_COLOUR, linewidth=0.6)
+            ax.set_axisbelow(True)
+            ax.tick_params(axis="y", length=0)
+        axes[0].set_yticks(positions, [_row_label(r) for r in drawn], fontsize=8 if len(drawn) > 30 else 9)
+        axes[0].set_ylim(len(drawn) - 0.5, -0.5)
+        level = "per layer" if depth is None and not any(r.layers > 1 for r in drawn) else "per group"
+        fig.suptitle(
+            f"{analysis.title}: params, MACs and activation memory {level}\n"
+            f"input {units.shape(analysis.input)} · batch {analysis.batch} · {analysis.dtype} "
+            "(memory: each output at this batch and dtype)",
+            x=0.01,
+            ha="left",
+            fontsize=11,
+        )
+        fig.tight_layout()
+        _notes_below(fig, axes[0], notes)
+        _save(fig, path)
+    return fig
