@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -176,7 +177,8 @@ def _batch_text(analyses: Sequence[Analysis]) -> str:
 
 
 def _wrap(text: str, width: int = 120) -> str:
-    return "\n".join(textwrap.wrap(text, width=width, break_on_hyphens=False))
+    indent = " " * (len(text) - len(text.lstrip()) + 2)
+    return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False))
 
 
 def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
@@ -305,19 +307,22 @@ def _accuracy(row: report.CompareRow, y: str) -> Accuracy | None:
     return row.top1 if y == "top1" else row.top5 if y == "top5" else None
 
 
-def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> str:
-    """The caveat under an accuracy chart: each paper's protocol, networks with the same one together."""
+_PROTOCOL_WIDTH: Final = 110
+
+
+def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> list[str]:
+    """The caveat under an accuracy chart: one line per protocol, networks with the same one together."""
     groups: dict[str, list[str]] = {}
     for r in rows:
         acc = _accuracy(r, y)
         if acc is not None:
-            protocol = textwrap.shorten(acc.protocol, 110, placeholder=" …") if acc.protocol else "not stated"
+            protocol = acc.protocol or "not stated"
+            if len(protocol) > _PROTOCOL_WIDTH:  # drop parenthetical asides first, then cut
+                protocol = re.sub(r"\s*\([^()]*\)", "", protocol)
+            protocol = textwrap.shorten(protocol, _PROTOCOL_WIDTH, placeholder=" …")
             groups.setdefault(protocol.rstrip("."), []).append(r.label)
-    parts = [
-        f"{', '.join(labels)}: {protocol}" + ("" if protocol.endswith("…") else ".")
-        for protocol, labels in groups.items()
-    ]
-    return f"Accuracy = 100 − {_TOP[y]} error as each paper reports it; protocols differ. " + " ".join(parts)
+    head = f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"
+    return [head, *(f"  {', '.join(labels)}: {protocol}" for protocol, labels in groups.items())]
 
 
 _TOP: Final = {"top1": "top-1", "top5": "top-5"}
@@ -352,7 +357,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
     params = [r.analysis.totals.params for r in shown]
     if mode in _TOP:
         ys = [100.0 - acc.error for acc in (_accuracy(r, mode) for r in shown) if acc is not None]
-        notes.insert(0, _protocols_note(shown, mode))
+        notes[:0] = _protocols_note(shown, mode)
     elif mode == "params":
         ys = [float(p) for p in params]
     else:

@@ -248,8 +248,22 @@ def test_accuracy_axis_label_and_protocol_note(tmp_path: Path) -> None:
     fig = plot.compare_chart(accuracy_rows(), tmp_path / "c.png")
     assert fig.axes[0].get_ylabel() == "top-1 accuracy (%), as reported"
     text = all_text(fig)
-    assert "protocols differ" in text
-    assert "protocol of alexnet" in text and "protocol of resnet50" in text
+    assert "Accuracy = 100 − top-1 error as reported, measured in different ways:" in text
+    for r in accuracy_rows():
+        assert f"  {r.label}: protocol of {r.analysis.name}\n" in text + "\n"  # short protocols verbatim
+
+
+def test_long_protocols_are_shortened(tmp_path: Path) -> None:
+    a = analysis("alexnet")
+    long = "single model (1 CNN), ILSVRC-2012 validation set; predictions averaged over ten patches " + "x" * 80
+    rows = [
+        report.CompareRow("A", a, Accuracy(40.7, long, "T2")),
+        report.CompareRow("B", a, Accuracy(40.7, long, "T2")),
+    ]
+    text = all_text(plot.compare_chart(rows, tmp_path / "c.png"))
+    line = next(t for t in text.splitlines() if t.startswith("  A, B: "))  # same protocol: one line for both
+    assert line.startswith("  A, B: single model, ILSVRC-2012 validation set; predictions averaged over ten patches")
+    assert line.endswith("…")
 
 
 def test_some_without_accuracy_are_named_not_plotted(tmp_path: Path) -> None:
