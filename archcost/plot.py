@@ -71,6 +71,15 @@ def check_path(path: Path) -> None:
         )
 
 
+def _file_mode(path: Path) -> int:
+    """The permissions `path` has, or those a new file gets under the current umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _save(fig: Figure, path: Path) -> None:
     """Write the figure in the format its extension names, through a temporary file in the same folder."""
     fmt = path.suffix.lower().lstrip(".")
@@ -84,6 +93,7 @@ def _save(fig: Figure, path: Path) -> None:
     os.close(handle)
     try:
         fig.savefig(tmp_name, format=fmt, dpi=150, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+        os.chmod(tmp_name, _file_mode(path))  # mkstemp makes it private; give it the mode a plain open() would
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -137,6 +137,20 @@ def test_unknown_y_axis(tmp_path: Path) -> None:
         plot.compare_chart(accuracy_rows(), tmp_path / "c.png", y="flops")
 
 
+def test_written_file_has_ordinary_permissions(tmp_path: Path) -> None:
+    """Written through a private temporary file, the chart still gets the mode a plain open() gives."""
+    umask = os.umask(0o022)
+    try:
+        path = tmp_path / "c.png"
+        plot.compare_chart(accuracy_rows(), path)
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o600)  # an existing file keeps its mode
+        plot.compare_chart(accuracy_rows(), path)
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
+
+
 def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "c.png"
     path.write_bytes(b"old chart")
