@@ -593,12 +593,17 @@ def _materialize(analysis: Analysis, dev: torch.device) -> nn.Module:
     return model.eval()
 
 
-def verify(analysis: Analysis, device: str = "cpu", batch: int = 1) -> VerifyResult:
+def verify(analysis: Analysis, device: str = "cpu", batch: int = 1, threads: int | None = 1) -> VerifyResult:
     """Build `analysis` in torch, run it once and compare every figure; see the module doc.
 
     Counts from fvcore cover the whole batch; the analytic per-sample figures are scaled by
     `batch` to match. SpecError for a bad device or a name torch cannot take; a torch failure
     while building or running is reported in :attr:`VerifyResult.failure`.
+
+    `threads` sets torch's intra-op threads for the traces (None: torch's default). One is the
+    default because batch-1 operators are small and several threads spin against any other
+    busy process: ResNet-152 took 1.2–2.5 s with one thread and 13–16 s with two on a loaded
+    2-core machine.
     """
     require()
     import torch
@@ -633,6 +638,9 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1) -> VerifyRes
 
     handles = [modules[layer.name].register_forward_hook(hook(layer.name)) for layer in analysis.layers]
     x = torch.randn(batch, *analysis.input, device=dev, generator=torch.Generator(dev).manual_seed(0))
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         with torch.no_grad():
             flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
@@ -645,6 +653,8 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1) -> VerifyRes
             acts_by_module = acts.by_module()
     except LayerFailedError as exc:
         return failed(f"torch fails at layer {exc}")
+    finally:
+        torch.set_num_threads(previous_threads)
     params = parameter_count(model)
 
     def mac_part(counter: Mapping[str, int]) -> int:
