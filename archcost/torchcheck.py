@@ -18,6 +18,7 @@ the extra. Two steps:
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import time
 import warnings
@@ -55,11 +56,13 @@ class MissingExtraError(SpecError):
 def require() -> None:
     """Import torch and fvcore, or raise MissingExtraError with the install command."""
     missing = []
-    for module in ("torch", "fvcore"):
+    for package, module in (("torch", "torch"), ("fvcore", "fvcore.nn")):
         try:
-            __import__(module)
+            with warnings.catch_warnings():  # fvcore.nn scripts functions at import; torch deprecates that
+                warnings.simplefilter("ignore", DeprecationWarning)
+                importlib.import_module(module)
         except ImportError:
-            missing.append(module)
+            missing.append(package)
     if missing:
         raise MissingExtraError(
             f"needs {' and '.join(missing)}, not installed here; install the extra with: {INSTALL_HINT}",
@@ -607,10 +610,7 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1, threads: int
     """
     require()
     import torch
-
-    with warnings.catch_warnings():  # fvcore.nn scripts functions at import: torch deprecates torch.jit.script
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
+    from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 
     dev = resolve_device(device)
     if batch < 1:

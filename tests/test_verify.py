@@ -426,7 +426,8 @@ def test_cli_cuda_without_a_device_exits_2(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_cli_without_torch_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "fvcore", None)  # `import fvcore` now fails
+    monkeypatch.setitem(sys.modules, "fvcore", None)  # `import fvcore` now fails...
+    monkeypatch.setitem(sys.modules, "fvcore.nn", None)  # ...and so does `import fvcore.nn`
     code, out = run_cli("lenet5")
     assert code == 2
     assert "pip install 'archcost[torch]'" in out and "fvcore" in out
