@@ -187,7 +187,7 @@ def _batch_text(analyses: Sequence[Analysis]) -> str:
 
 
 def _wrap(text: str, width: int = 120) -> str:
-    indent = " " * (len(text) - len(text.lstrip()) + 2)
+    indent = " " * (2 * (len(text) - len(text.lstrip())))  # continuation lines of an indented note go deeper
     return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False))
 
 
@@ -467,30 +467,36 @@ def chart_rows(analysis: Analysis, depth: int | None = None) -> tuple[list[repor
     group is drawn.
     """
     notes: list[str] = []
-    if depth is None:
-        hidden = _elementwise(analysis)
-        leaves = [r for r in report.rows(analysis) if r.name not in hidden]
-        if len(leaves) <= MAX_BARS:
-            if hidden:
-                kinds = sorted({layer.kind for layer in analysis.layers if layer.name in hidden})
-                size = units.DTYPE_BYTES[analysis.dtype] * analysis.batch
-                memory = sum(layer.activations for layer in analysis.layers if layer.name in hidden) * size
-                notes.append(
-                    f"Not drawn: {len(hidden)} element-wise layers without params or MACs ({', '.join(kinds)}); "
-                    f"their outputs ({units.human_bytes(memory)}) are in the memory total."
-                )
-            return leaves, notes
+    if depth is not None:
+        grouped = report.rows(analysis, depth)
+        if len(grouped) > MAX_BARS:
+            notes.append(f"{len(grouped)} bars: a smaller --depth groups them into fewer.")
+        return grouped, notes
+    hidden = _elementwise(analysis)
+
+    def drawn(level: int | None) -> list[report.Row]:
+        return [r for r in report.rows(analysis, level) if not (r.layers == 1 and r.name in hidden)]
+
+    leaves = drawn(None)
+    if len(leaves) > MAX_BARS:
         deepest = max(layer.name.count(".") + 1 for layer in analysis.layers)
-        depth = next((d for d in range(deepest, 0, -1) if len(report.rows(analysis, d)) <= MAX_BARS), 1)
+        level = next((d for d in range(deepest, 0, -1) if len(drawn(d)) <= MAX_BARS), 1)
         notes.append(
-            f"{len(leaves)} layers are too many bars to read: grouped to depth {depth} "
+            f"{len(leaves)} layers are too many bars to read: grouped to depth {level} "
             "(choose another level with --depth N); element-wise layers without params or MACs not drawn."
         )
-        return [r for r in report.rows(analysis, depth) if not (r.layers == 1 and r.name in hidden)], notes
-    grouped = report.rows(analysis, depth)
-    if len(grouped) > MAX_BARS:
-        notes.append(f"{len(grouped)} bars: a smaller --depth groups them into fewer.")
-    return grouped, notes
+        return drawn(level), notes
+    if hidden:
+        kinds = sorted({layer.kind for layer in analysis.layers if layer.name in hidden})
+        size = units.DTYPE_BYTES[analysis.dtype] * analysis.batch
+        memory = sum(layer.activations for layer in analysis.layers if layer.name in hidden) * size
+        count = f"{len(hidden)} element-wise layer{'s' if len(hidden) > 1 else ''}"
+        notes.append(
+            f"Not drawn: {count} without params or MACs ({', '.join(kinds)}); "
+            f"{'their outputs' if len(hidden) > 1 else 'its output'} ({units.human_bytes(memory)}) "
+            "count in the memory total."
+        )
+    return leaves, notes
 
 
 def _row_label(row: report.Row) -> str:

@@ -417,6 +417,19 @@ def test_depth_draws_every_group(tmp_path: Path, depth: int) -> None:
     assert sum(widths(panel(fig, "memory"))) == report.memory(a)["activation_bytes"]
 
 
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_every_bundled_network_charts(tmp_path: Path, name: str) -> None:
+    """Each catalog network draws at most MAX_BARS bars whose params and MACs add up to its totals
+    (only cost-free element-wise layers are left out), and its memory bars to no more than its total."""
+    a = analysis(name)
+    fig = plot.layers_chart(a, tmp_path / f"{name}.png")
+    assert SIGNATURES[".png"]((tmp_path / f"{name}.png").read_bytes())
+    assert 0 < len(bar_names(fig)) <= plot.MAX_BARS
+    assert sum(widths(panel(fig, "params"))) == a.totals.params
+    assert sum(widths(panel(fig, "macs"))) == a.totals.macs
+    assert 0 < sum(widths(panel(fig, "memory"))) <= report.memory(a)["activation_bytes"]
+
+
 def test_too_many_layers_are_grouped_and_said_so(tmp_path: Path) -> None:
     a = analysis("resnet152")
     assert len(report.rows(a)) > plot.MAX_BARS
