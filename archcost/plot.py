@@ -41,6 +41,8 @@ LOG_RATIO: Final = 20
 """An axis is logarithmic when its largest value is more than this many times its smallest."""
 MAX_BUBBLE_AREA: Final = 2400.0
 """Area in points² of the largest bubble; the others scale down in proportion to their params."""
+_NOTE_WIDTH: Final = 120
+"""Characters per line of the notes under a chart."""
 MAX_BARS: Final = 60
 """More layers than this are grouped (the deepest --depth that fits) so the bars stay readable."""
 
@@ -126,10 +128,11 @@ def _limits(values: Sequence[float], log: bool, pad: float) -> tuple[float, floa
 
 
 def _human_axis(ax: Axes, which: str, log: bool, low: float, high: float) -> None:
-    """Ticks labelled 100M, 1G… on a count axis: decades, or 1-2-5 steps when the range is under 2.5 decades."""
+    """Ticks labelled 100M, 1G… on a count axis: decades, or 1-2-5 steps when fewer than three are in view."""
     axis = ax.xaxis if which == "x" else ax.yaxis
     if log:
-        subs = (1.0,) if math.log10(high / low) >= 2.5 else (1.0, 2.0, 5.0)
+        decades = math.floor(math.log10(high)) - math.ceil(math.log10(low)) + 1  # powers of ten in view
+        subs = (1.0,) if decades >= 3 else (1.0, 2.0, 5.0)
         axis.set_major_locator(LogLocator(base=10, subs=subs))
         axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(s) for s in range(2, 10))))
         axis.set_minor_formatter(NullFormatter())
@@ -186,7 +189,7 @@ def _batch_text(analyses: Sequence[Analysis]) -> str:
     return ", ".join(settings)
 
 
-def _wrap(text: str, width: int = 120) -> str:
+def _wrap(text: str, width: int = _NOTE_WIDTH) -> str:
     indent = " " * (2 * (len(text) - len(text.lstrip())))  # continuation lines of an indented note go deeper
     return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False))
 
@@ -313,26 +316,42 @@ def _place_labels(
     return out
 
 
+def _colours(points: Sequence[Sequence[float]]) -> list[str]:
+    """The palette in order; past its eighth colour, the colour whose nearest bubble is farthest away."""
+    out: list[str] = []
+    for i, (x, y) in enumerate(points):
+        if i < len(OKABE_ITO):
+            out.append(OKABE_ITO[i])
+            continue
+
+        def nearest(colour: str, x: float = x, y: float = y) -> float:
+            return min(math.hypot(x - qx, y - qy) for (qx, qy), c in zip(points, out, strict=False) if c == colour)
+
+        out.append(max(OKABE_ITO, key=nearest))  # ties: the first in palette order
+    return out
+
+
 def _accuracy(row: report.CompareRow, y: str) -> Accuracy | None:
     return row.top1 if y == "top1" else row.top5 if y == "top5" else None
 
 
-_PROTOCOL_WIDTH: Final = 110
-
-
 def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> list[str]:
-    """The caveat under an accuracy chart: one line per protocol, networks with the same one together."""
+    """The caveat under an accuracy chart: one line per protocol, networks with the same one together.
+
+    A protocol too long for its line loses its parenthetical asides, then is cut at a word with "…".
+    """
     groups: dict[str, list[str]] = {}
     for r in rows:
         acc = _accuracy(r, y)
         if acc is not None:
-            protocol = acc.protocol or "not stated"
-            if len(protocol) > _PROTOCOL_WIDTH:  # drop parenthetical asides first, then cut
-                protocol = re.sub(r"\s*\([^()]*\)", "", protocol)
-            protocol = textwrap.shorten(protocol, _PROTOCOL_WIDTH, placeholder=" …")
-            groups.setdefault(protocol.rstrip("."), []).append(r.label)
-    head = f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"
-    return [head, *(f"  {', '.join(labels)}: {protocol}" for protocol, labels in groups.items())]
+            groups.setdefault(acc.protocol.strip().rstrip(".") or "not stated", []).append(r.label)
+    lines = [f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"]
+    for protocol, labels in groups.items():
+        prefix = f"  {', '.join(labels)}: "
+        room = max(_NOTE_WIDTH - len(prefix), 40)
+        text = protocol if len(protocol) <= room else re.sub(r"\s*\([^()]*\)", "", protocol)
+        lines.append(prefix + textwrap.shorten(text, room, placeholder=" …"))
+    return lines
 
 
 _TOP: Final = {"top1": "top-1", "top5": "top-5"}
@@ -386,7 +405,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
             ax.set_yscale("log")
         ax.set_xlim(*_limits(xs, x_log, 0.14))
         ax.set_ylim(*_limits(ys, y_log, 0.2))
-        colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(shown))]
+        colours = _colours(ax.transData.transform(list(zip(xs, ys, strict=True))).tolist())
         bubbles = ax.scatter(xs, ys, s=areas, c=colours, alpha=0.55, edgecolors=colours, linewidths=1.2, zorder=3)
         bubbles.set_gid("bubbles")
         centres = ax.scatter(xs, ys, s=6, c=colours, zorder=4)

@@ -363,6 +363,15 @@ def test_colour_blind_safe_palette(tmp_path: Path) -> None:
     assert colours == ["#0072B2", "#D55E00", "#009E73", "#E69F00"]  # Okabe & Ito: blue, vermillion, green, orange
 
 
+def test_colours_past_the_palette_avoid_neighbours() -> None:
+    # eight bubbles 100 px apart take the palette in order; a ninth beside the first takes the colour
+    # of the farthest one (the eighth), not the first colour again
+    points = [(100.0 * i, 0.0) for i in range(8)] + [(10.0, 0.0)]
+    colours = plot._colours(points)
+    assert colours[:8] == list(plot.OKABE_ITO)
+    assert colours[8] == plot.OKABE_ITO[7]
+
+
 def test_no_rows_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no networks"):
         plot.compare_chart([], tmp_path / "c.png")
