@@ -290,11 +290,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 class YAxis(StrEnum):
     top1 = "top1"
+    top5 = "top5"
     params = "params"
     memory = "memory"
 
 
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 DEFAULT_PLOT = Path("archcost-compare.png")
 
 
@@ -348,7 +348,7 @@ def compare(
         bool, typer.Option("--plot", help=f"Draw a bubble chart (to FILE given among the specs, else {DEFAULT_PLOT}).")
     ] = False,
     y_axis: Annotated[
-        YAxis, typer.Option("--y", help="The chart's y axis: top-1 accuracy, params or memory.")
+        YAxis, typer.Option("--y", help="The chart's y axis: top-1 or top-5 accuracy, params or memory.")
     ] = YAxis.top1,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, memory, depth, receptive field, reported errors."""
@@ -357,7 +357,7 @@ def compare(
     plot_file = None
     refs = []
     for ref in spec_refs:
-        if plot and Path(ref).suffix.lower() in PLOT_SUFFIXES:
+        if plot and Path(ref).suffix.lower() not in ("", ".yaml", ".yml"):
             plot_file = Path(ref)
         else:
             refs.append(ref)
@@ -406,7 +406,7 @@ def _plotting() -> Any:
         if "matplotlib" not in str(exc):
             raise
         Console(stderr=True).print(
-            "[bold red]error:[/] plots need matplotlib: pip install 'archcost[plot]'", highlight=False
+            "[bold red]error:[/] " + escape("plots need matplotlib: pip install 'archcost[plot]'"), highlight=False
         )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     return chart

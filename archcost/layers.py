@@ -173,16 +173,15 @@ def _out_size(
     """Output length of a sliding window (torch's rule, including ceil mode)."""
     span = dilation * (kernel - 1) + 1
     room = n + pad_total - span
-    if room < 0:
+    out = -(-room // stride) + 1 if ceil_mode else room // stride + 1
+    if ceil_mode and (out - 1) * stride >= n + pad_total // 2:  # the last window must start inside the input
+        out -= 1
+    if out < 1 or (room < 0 and not ceil_mode):
         raise ShapeError(
-            f"the kernel ({span} with dilation) is larger than the padded input ({n} + {pad_total} on {axis})"
+            f"the kernel ({span}{' with dilation' if dilation > 1 else ''}) is larger than the padded input "
+            f"({n} + {pad_total} on {axis})"
         )
-    if ceil_mode:
-        out = -(-room // stride) + 1
-        if (out - 1) * stride >= n + pad_total // 2:  # the last window must start inside the input
-            out -= 1
-        return out
-    return room // stride + 1
+    return out
 
 
 def _size_formula(
@@ -227,9 +226,9 @@ def _pad_totals(padding: ArgValue, k: Pair, s: Pair, d: Pair) -> Pair:
     return (2 * padding[0], 2 * padding[1])
 
 
-def _check_pool_padding(pads: Pair, k: Pair, d: Pair = (1, 1)) -> None:
-    for total, kernel, dil in zip(pads, k, d, strict=True):
-        if total // 2 > (dil * (kernel - 1) + 1) // 2:
+def _check_pool_padding(pads: Pair, k: Pair) -> None:
+    for total, kernel in zip(pads, k, strict=True):
+        if total // 2 > kernel // 2:  # torch's rule, on the kernel before dilation
             raise ShapeError(f"pool padding {total // 2} is more than half the kernel {kernel} (torch rejects it)")
 
 
@@ -291,7 +290,7 @@ def _pool(ins: tuple[Shape, ...], a: Args, what: str) -> tuple[Cost, int]:
     k, s = a.pair("kernel"), a.pair("stride") if a["stride"] is not None else a.pair("kernel")
     d = a.pair("dilation") if "dilation" in a else (1, 1)
     pads = _pad_totals(a["padding"], k, s, d)
-    _check_pool_padding(pads, k, d)
+    _check_pool_padding(pads, k)
     ceil_mode = a.flag("ceil_mode")
     oh = _out_size(h, pads[0], k[0], s[0], d[0], ceil_mode=ceil_mode, axis="H")
     ow = _out_size(w, pads[1], k[1], s[1], d[1], ceil_mode=ceil_mode, axis="W")
@@ -354,6 +353,7 @@ def _batchnorm(ins: tuple[Shape, ...], a: Args) -> Cost:
 
 
 def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
+    _map(ins[0], "lrn")
     size = a.integer("size")
     elems = prod(ins[0])
     per = size + 4

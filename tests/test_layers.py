@@ -276,26 +276,35 @@ def test_pool_padding_more_than_half_kernel(kind: str, kernel: int, padding: int
 
 
 def test_pool_output_sizes_match_torch() -> None:
-    """Every small pool configuration, floor and ceil mode, against torch's own output size."""
+    """Every small pool configuration (padding up to the kernel, dilation, floor and ceil mode) against
+    torch: the same output size where torch accepts it, a ShapeError where torch refuses it."""
     torch = pytest.importorskip("torch")
-    checked = 0
-    for n in range(1, 13):
+    checked = refused = 0
+    for n in range(1, 10):
         for k in range(1, 5):
             for s in range(1, 4):
-                for p in range(k // 2 + 1):
-                    for ceil in (False, True):
-                        if n + 2 * p < k:
-                            continue
-                        x = torch.zeros(1, 1, n, n + 1)
-                        for kind, module in (
-                            ("maxpool", torch.nn.MaxPool2d(k, s, p, ceil_mode=ceil)),
-                            ("avgpool", torch.nn.AvgPool2d(k, s, p, ceil_mode=ceil)),
-                        ):
-                            want = tuple(module(x).shape[1:])
-                            got = infer(kind, (1, n, n + 1), kernel=k, stride=s, padding=p, ceil_mode=ceil).output
-                            assert got == want, (kind, n, k, s, p, ceil)
-                            checked += 1
-    assert checked > 500
+                for p in range(k + 1):
+                    for d in (1, 2, 3):
+                        for ceil in (False, True):
+                            x = torch.zeros(1, 1, n, n + 1)
+                            cases = [("maxpool", torch.nn.MaxPool2d(k, s, p, dilation=d, ceil_mode=ceil), d)]
+                            if d == 1:
+                                cases.append(("avgpool", torch.nn.AvgPool2d(k, s, p, ceil_mode=ceil), None))
+                            for kind, module, dilation in cases:
+                                extra = {} if dilation is None else {"dilation": dilation}
+                                try:
+                                    want = tuple(module(x).shape[1:])
+                                except (RuntimeError, ValueError):
+                                    with pytest.raises(ShapeError):
+                                        infer(
+                                            kind, (1, n, n + 1), kernel=k, stride=s, padding=p, ceil_mode=ceil, **extra
+                                        )
+                                    refused += 1
+                                    continue
+                                got = infer(kind, (1, n, n + 1), kernel=k, stride=s, padding=p, ceil_mode=ceil, **extra)
+                                assert got.output == want, (kind, n, k, s, p, d, ceil)
+                                checked += 1
+    assert checked > 1000 and refused > 100
 
 
 def test_conv_output_sizes_match_torch() -> None:

@@ -497,11 +497,6 @@ def test_cli_bad_extension_exits_2(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._plotting prints the message with rich markup, which takes '[plot]' for a style tag and drops it "
-    "(prints: pip install 'archcost'); fix in cli.py: escape() the text or print with markup=False",
-)
 def test_cli_without_matplotlib(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -527,3 +522,9 @@ def test_bubble_radius_matches_params_visually(tmp_path: Path) -> None:
     sizes = bubbles(plot.compare_chart(rows, tmp_path / "c.png")).get_sizes()
     width_ratio = math.sqrt(sizes[1] / sizes[0])
     assert width_ratio == pytest.approx(math.sqrt(138_357_544 / 6_998_552), rel=1e-9)
+
+
+def test_compare_plot_with_a_bad_extension_names_the_extension(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["compare", "alexnet", "--plot", str(tmp_path / "out.jpg")])
+    assert result.exit_code == 2
+    assert "no such spec file" not in result.output and ".jpg" in result.output
