@@ -175,9 +175,16 @@ def reported_table() -> str:
     return "\n".join(rows)
 
 
+def fvcore_table() -> str:
+    """Per kind: archcost's FLOPs rule beside fvcore's count (`Kind.fvcore_rule`)."""
+    rows = ["| kind | archcost FLOPs | fvcore's count (`Kind.fvcore_rule`) |", "|---|---|---|"]
+    rows += [f"| {_kind_cell(kind)} | {kind.flops_rule} | {kind.fvcore_rule} |" for kind in layers.CATALOG]
+    return "\n".join(rows)
+
+
 GENERATED: dict[Path, dict[str, Callable[[], str]]] = {
     SPEC_DOC: {"kinds": kinds_table, "types": types_table, "limits": limits_table, "reported": reported_table},
-    CONV_DOC: {"costs": costs_table},
+    CONV_DOC: {"costs": costs_table, "fvcore": fvcore_table},
 }
 
 
