@@ -282,6 +282,62 @@ def test_shufflenet_v1_units() -> None:
     assert not any(n.endswith("channel_shuffle") for n in by_name(analyze("shufflenet_v1", g=1)))
 
 
+# ---------------------------------------------------------------------------- ShuffleNet V2
+# Not bundled yet: its stride-1 unit splits the channels in two (torchvision's x.chunk(2, dim=1)), which
+# the spec language cannot express without a channel-slice layer kind. The tests run once the specs exist.
+
+SHUFFLENET_V2 = {  # torchvision: num_params, _ops (GMACs), stages_out_channels
+    "shufflenet_v2_x0_5": (1_366_792, 0.040, (24, 48, 96, 192, 1024)),
+    "shufflenet_v2_x1_0": (2_278_604, 0.145, (24, 116, 232, 464, 1024)),
+    "shufflenet_v2_x1_5": (3_503_624, 0.296, (24, 176, 352, 704, 1024)),
+    "shufflenet_v2_x2_0": (7_393_996, 0.583, (24, 244, 488, 976, 2048)),
+}
+BUNDLED = set(spec.bundled_names())
+
+
+def shufflenet_v2_by_hand(widths: tuple[int, ...]) -> tuple[int, int]:
+    """(params, MACs) of torchvision's ShuffleNetV2 with stages_out_channels `widths`."""
+    stem, *stages, last = widths
+    params, macs = 27 * stem + 2 * stem, 112 * 112 * stem * 27
+    cin, side = stem, 56
+    for out, repeats in zip(stages, (4, 8, 4), strict=True):
+        bf = out // 2
+        side //= 2
+        # stride 2: branch1 = dw 3×3/2 (cin) + BN + 1×1 cin→bf + BN; branch2 = 1×1 cin→bf + BN, dw/2 + BN, 1×1 + BN
+        params += 9 * cin + 2 * cin + cin * bf + 2 * bf + cin * bf + 2 * bf + 9 * bf + 2 * bf + bf * bf + 2 * bf
+        macs += side * side * (9 * cin + cin * bf + 9 * bf + bf * bf) + 4 * side * side * cin * bf
+        # stride 1: branch2 on half the channels: 1×1 + BN, dw + BN, 1×1 + BN
+        params += (repeats - 1) * (bf * bf + 2 * bf + 9 * bf + 2 * bf + bf * bf + 2 * bf)
+        macs += (repeats - 1) * side * side * (2 * bf * bf + 9 * bf)
+        cin = out
+    params += cin * last + 2 * last + last * 1000 + 1000
+    macs += side * side * cin * last + last * 1000
+    return params, macs
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.skipif(n not in BUNDLED, reason="needs a channel-slice layer kind"))
+        for n in sorted(SHUFFLENET_V2)
+    ],
+)
+def test_shufflenet_v2(name: str) -> None:
+    params, gmacs, widths = SHUFFLENET_V2[name]
+    totals = analyze(name).totals
+    assert (totals.params, totals.macs) == shufflenet_v2_by_hand(widths)
+    assert totals.params == params
+    assert abs(totals.macs / 1e9 - gmacs) <= 0.0005
+
+
+def test_shufflenet_v2_by_hand_matches_torchvision() -> None:
+    # the hand count above against torchvision's published numbers, so it is right when the specs arrive
+    for params, gmacs, widths in SHUFFLENET_V2.values():
+        counted, macs = shufflenet_v2_by_hand(widths)
+        assert counted == params
+        assert abs(macs / 1e9 - gmacs) <= 0.0005
+
+
 # ---------------------------------------------------------------------------- EfficientNet
 
 # released coefficients (tensorflow/tpu efficientnet_builder.py, torchvision): width, depth, resolution, dropout
