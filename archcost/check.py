@@ -56,7 +56,7 @@ _VALUE_RE: Final = re.compile(
         [eE](?P<exp>[-+]?\d+)
       | \s*[×x*·]\s*10\s*(?:\^|\*\*)?\s*(?P<pow>[-+]?\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)
     )?
-    \s*(?P<mult>%|thousand|million|billion|trillion|Bn|bn|[kKMGBT](?![A-Za-z]))?
+    (?:\s*(?P<mult>%|thousand|million|billion|trillion|Bn|bn|[kKMGBT](?![A-Za-z])))?
     (?P<rest>.*)$""",
     re.VERBOSE,
 )

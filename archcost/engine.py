@@ -485,3 +485,186 @@ def compound_scaling(spec: Spec, phis: Sequence[int], alpha: float, beta: float,
         resolution = settings.get(scaling.get("resolution", ""))
         steps.append(ScaleStep(phi, factors["depth"], factors["width"], resolution, settings))
     return steps
+
+
+# ---------------------------------------------------------------------------- memory
+
+OPTIMIZER_STATES: Final = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+"""Tensors of the parameters' size each optimizer keeps (momentum buffer; Adam's two moments)."""
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The peak of live activation memory at inference, per sample, and where it happens."""
+
+    elements: int
+    layer: str
+    alive: tuple[tuple[str, int], ...]
+    """Tensors alive at the peak: (the layer that produced it, elements per sample)."""
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory figures in bytes at one batch, dtype and optimizer (see docs/conventions.md)."""
+
+    batch: int
+    dtype: str
+    optimizer: str
+    param_bytes: int
+    buffer_bytes: int
+    activation_bytes: int
+    peak_inference_bytes: int
+    peak_layer: str
+    peak_alive: tuple[tuple[str, int], ...]
+    gradient_bytes: int
+    optimizer_bytes: int
+    saved_activation_bytes: int
+    backward_transient_bytes: int
+    training_bytes: int
+    saved_by_layer: Mapping[str, int]
+    """Bytes each layer adds to the saved-for-backward set (a shared tensor counts at its first saver)."""
+
+    @property
+    def inference_bytes(self) -> int:
+        """Weights, buffers and the activation peak: what inference needs at this batch."""
+        return self.param_bytes + self.buffer_bytes + self.peak_inference_bytes
+
+
+def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
+    """Which storage each tensor lives in, and each tensor's last consumer (index), in one pass each.
+
+    An in-place kind writes into its first input's storage when nothing later reads that input;
+    in training, dropout makes a new tensor (it is the identity only at inference).
+    """
+    last_use: dict[str, int] = {INPUT: -1}
+    for i, layer in enumerate(analysis.layers):
+        for name in layer.inputs:
+            last_use[name] = i
+        last_use[layer.name] = i
+    last_use[analysis.layers[-1].name] = len(analysis.layers)  # the network's output is kept
+    storage = {INPUT: INPUT}
+    storage_last = {INPUT: last_use[INPUT]}
+    for i, layer in enumerate(analysis.layers):
+        kind = layers.KINDS[layer.kind]
+        reuse = kind.inplace and not (training and layer.kind == "dropout")
+        first = storage[layer.inputs[0]]
+        if reuse and storage_last[first] == i:
+            storage[layer.name] = first
+            storage_last[first] = last_use[layer.name]
+        else:
+            storage[layer.name] = layer.name
+            storage_last[layer.name] = last_use[layer.name]
+    return storage, storage_last
+
+
+def peak_inference(analysis: Analysis) -> Peak:
+    """Walk the layers in order, keeping each tensor until its last consumer; the largest live set."""
+    storage, storage_last = _storages(analysis, training=False)
+    sizes = {INPUT: layers.prod(analysis.input)}
+    alive: dict[str, int] = {INPUT: sizes[INPUT]}
+    best = Peak(sizes[INPUT], INPUT, ((INPUT, sizes[INPUT]),))
+    for i, layer in enumerate(analysis.layers):
+        home = storage[layer.name]
+        if home == layer.name or layer.activations > alive[home]:  # a new tensor, or a view that grows
+            alive[home] = layer.activations
+        total = sum(alive.values())
+        if total > best.elements:
+            best = Peak(total, layer.name, tuple(alive.items()))
+        for name in [n for n in alive if storage_last[n] <= i]:
+            del alive[name]
+    return best
+
+
+def saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, dict[str, int]]:
+    """Bytes per sample and bytes independent of the batch that autograd keeps, and each layer's share.
+
+    Activations saved by several layers (a conv's input that a ReLU saved as its output) count once.
+    """
+    storage, _ = _storages(analysis, training=True)
+    sizes = {INPUT: layers.prod(analysis.input), **{r.name: r.activations for r in analysis.layers}}
+    seen: set[str] = set()
+    per_sample = fixed = 0
+    by_layer: dict[str, int] = {}
+    for layer in analysis.layers:
+        kind = layers.KINDS[layer.kind]
+        share = 0
+        for saved in kind.saved(layer.input_shapes, layer.output_shape, layers.Args(layer.args)):
+            if saved.tensor == "extra":
+                size = saved.elements * (saved.bytes_per_element or dtype_bytes)
+                if saved.per_sample:
+                    per_sample += size
+                    share += size
+                else:
+                    fixed += size
+                continue
+            name = layer.name if saved.tensor == "output" else layer.inputs[int(saved.tensor.removeprefix("input"))]
+            home = storage[name]
+            if home not in seen:
+                seen.add(home)
+                size = sizes[home] * dtype_bytes
+                per_sample += size
+                share += size
+        by_layer[layer.name] = share
+    return per_sample, fixed, by_layer
+
+
+def backward_transient(analysis: Analysis) -> int:
+    """Elements per sample of the largest gradient pair alive in backward: a layer's output and input grads."""
+    return max(r.activations + sum(layers.prod(s) for s in r.input_shapes) for r in analysis.layers)
+
+
+def memory(analysis: Analysis, optimizer: str = "adam") -> Memory:
+    """Every memory figure at the analysis' batch and dtype; `optimizer` sets the training state."""
+    from archcost.units import DTYPE_BYTES
+
+    size, batch, t = DTYPE_BYTES[analysis.dtype], analysis.batch, analysis.totals
+    peak = peak_inference(analysis)
+    per_sample, fixed, by_layer = saved_for_backward(analysis, size)
+    params = t.params * size
+    gradients = params
+    states = OPTIMIZER_STATES[optimizer] * params
+    saved = per_sample * batch + fixed
+    transient = backward_transient(analysis) * batch * size
+    buffers = t.buffers * size
+    return Memory(
+        batch=batch,
+        dtype=analysis.dtype,
+        optimizer=optimizer,
+        param_bytes=params,
+        buffer_bytes=buffers,
+        activation_bytes=t.activations * batch * size,
+        peak_inference_bytes=peak.elements * batch * size,
+        peak_layer=peak.layer,
+        peak_alive=peak.alive,
+        gradient_bytes=gradients,
+        optimizer_bytes=states,
+        saved_activation_bytes=saved,
+        backward_transient_bytes=transient,
+        training_bytes=params + gradients + states + buffers + saved + transient,
+        saved_by_layer={k: v * batch for k, v in by_layer.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The largest batch that fits in a memory budget, for inference and for training."""
+
+    budget: int
+    inference_batch: int
+    training_batch: int
+
+
+def fit(analysis: Analysis, budget: int, optimizer: str = "adam") -> Fit:
+    """Largest batches whose inference and training memory stay within `budget` bytes.
+
+    Both grow linearly with the batch: a fixed part (weights, gradients, optimizer state, buffers,
+    batch statistics) plus a per-sample part, so the answer is one division each.
+    """
+    one = memory(replace(analysis, batch=1), optimizer)
+    two = memory(replace(analysis, batch=2), optimizer)
+    out = []
+    for at_one, at_two in ((one.inference_bytes, two.inference_bytes), (one.training_bytes, two.training_bytes)):
+        per_sample = at_two - at_one
+        fixed = at_one - per_sample
+        out.append(max(0, (budget - fixed) // per_sample) if per_sample > 0 else 0)
+    return Fit(budget, out[0], out[1])

@@ -124,6 +124,56 @@ class Cost:
 
 
 Infer = Callable[[tuple[Shape, ...], Args], Cost]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A tensor a layer keeps for its backward pass (training).
+
+    `tensor` is ``input0``, ``input1``, … or ``output`` (an activation, shared with whoever else
+    saves the same storage), or ``extra`` (the layer's own: `elements` of `bytes_per_element`,
+    0 meaning the analysis dtype's size; per sample unless `per_sample` is false).
+    """
+
+    tensor: str
+    elements: int = 0
+    bytes_per_element: int = 0
+    per_sample: bool = True
+    what: str = ""
+
+
+SavedRule = Callable[[tuple[Shape, ...], Shape, Args], tuple[Saved, ...]]
+
+
+def _saves_nothing(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return ()
+
+
+def _saves_input(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return (Saved("input0"),)
+
+
+def _saves_output(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return (Saved("output"),)
+
+
+def _saves_inputs(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return tuple(Saved(f"input{i}") for i in range(len(ins)))
+
+
+def _saves_batchnorm(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    c = ins[0][0]
+    return (Saved("input0"), Saved("extra", 2 * c, 4, per_sample=False, what="batch mean and inverse std (fp32)"))
+
+
+def _saves_maxpool(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return (Saved("input0"), Saved("extra", prod(out), 8, what="argmax indices (int64)"))
+
+
+def _saves_dropout(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    return (Saved("extra", prod(out), 1, what="keep mask (bool)"),)
+
+
 FvcoreCount = Callable[[tuple[Shape, ...], Shape, Args], int]
 """fvcore 0.1.5's "flop" count of one layer (one sample, eval mode) from its input shapes,
 output shape and arguments: what ``FlopCountAnalysis(...).by_module()[name]`` reports for the
@@ -145,6 +195,10 @@ class Kind:
     """fvcore's convention for this kind, used only by the torch cross-check."""
     fvcore_rule: str = field(kw_only=True)
     """That convention in words, with the reason it differs from ours."""
+    inplace: bool = field(default=False, kw_only=True)
+    """At inference the output may reuse its first input's memory (in-place activation, view, `+=`)."""
+    saved: SavedRule = field(default=_saves_nothing, kw_only=True)
+    """What the layer keeps for its backward pass (torch's autograd), for training memory."""
 
     def arg(self, name: str) -> Arg | None:
         return next((a for a in self.args if a.name == name), None)
@@ -491,6 +545,8 @@ def _activation(
     *extra: Arg,
     fvcore_rule: str,
     aliases: tuple[str, ...] = (),
+    inplace: bool = False,
+    saved: SavedRule = _saves_input,
 ) -> Kind:
     rule = f"{per_element} per element ({what})" if per_element else "0"
     return Kind(
@@ -502,6 +558,8 @@ def _activation(
         aliases=aliases,
         fvcore=_fvcore_zero,
         fvcore_rule=fvcore_rule,
+        inplace=inplace,
+        saved=saved,
     )
 
 
@@ -525,6 +583,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
             "MACs: one multiply-add is one flop and the bias is not counted (aten::_convolution; "
             "'same' and 'valid' are built as explicit padding, since fvcore does not count aten::_convolution_mode)"
         ),
+        saved=_saves_input,
     ),
     Kind(
         "linear",
@@ -534,6 +593,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "2·MACs + 1 per output if bias",
         fvcore=_fvcore_linear,
         fvcore_rule="MACs: one multiply-add is one flop and the bias is not counted (aten::linear)",
+        saved=_saves_input,
     ),
     Kind(
         "maxpool",
@@ -543,6 +603,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "(k·k − 1) comparisons per output element",
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("aten::max_pool2d"),
+        saved=_saves_maxpool,
     ),
     Kind(
         "avgpool",
@@ -552,6 +613,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "k·k per output element (k·k − 1 adds and a divide)",
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("aten::avg_pool2d"),
+        saved=_saves_input,
     ),
     Kind(
         "adaptive_avgpool",
@@ -561,6 +623,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "one per input element of each window (adds and the divide)",
         fvcore=_fvcore_input_elements,
         fvcore_rule="1 per input element (aten::adaptive_avg_pool2d); overlapping windows are not counted twice",
+        saved=_saves_input,
     ),
     Kind(
         "global_avgpool",
@@ -570,6 +633,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "one per input element (adds and a divide per channel)",
         fvcore=_fvcore_input_elements,
         fvcore_rule="1 per input element (built as nn.AdaptiveAvgPool2d(1): aten::adaptive_avg_pool2d)",
+        saved=_saves_input,
     ),
     Kind(
         "batchnorm",
@@ -579,6 +643,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "2 per element (scale and shift)",
         fvcore=_fvcore_batchnorm,
         fvcore_rule="2 per element if affine, else 1 (aten::batch_norm in eval mode; 5 or 4 in training mode)",
+        saved=_saves_batchnorm,
     ),
     Kind(
         "lrn",
@@ -593,9 +658,20 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "size + 4 per element (squares and their sum, scale, offset, power, divide)",
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("nn.LocalResponseNorm's aten::mul, pow, pad, avg_pool3d, add, div"),
+        saved=_saves_input,
     ),
-    _activation("relu", 1, "a comparison", "max(0, x)", fvcore_rule=_IGNORED.format(op="aten::relu")),
-    _activation("relu6", 2, "two comparisons", "min(max(0, x), 6)", fvcore_rule=_uncounted("aten::hardtanh")),
+    _activation(
+        "relu",
+        1,
+        "a comparison",
+        "max(0, x)",
+        fvcore_rule=_IGNORED.format(op="aten::relu"),
+        inplace=True,
+        saved=_saves_output,
+    ),
+    _activation(
+        "relu6", 2, "two comparisons", "min(max(0, x), 6)", fvcore_rule=_uncounted("aten::hardtanh"), inplace=True
+    ),
     _activation(
         "leaky_relu",
         2,
@@ -603,18 +679,32 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "x if x > 0 else slope·x",
         Arg("slope", "float", 0.01),
         fvcore_rule=_uncounted("aten::leaky_relu"),
+        inplace=True,
     ),
-    _activation("sigmoid", 3, "exp, add, divide", "1 / (1 + exp(−x))", fvcore_rule=_uncounted("aten::sigmoid")),
-    _activation("tanh", 1, "one transcendental", "tanh(x)", fvcore_rule=_uncounted("aten::tanh")),
+    _activation(
+        "sigmoid",
+        3,
+        "exp, add, divide",
+        "1 / (1 + exp(−x))",
+        fvcore_rule=_uncounted("aten::sigmoid"),
+        saved=_saves_output,
+    ),
+    _activation("tanh", 1, "one transcendental", "tanh(x)", fvcore_rule=_uncounted("aten::tanh"), saved=_saves_output),
     _activation(
         "hardsigmoid",
         4,
         "add, two comparisons, divide",
         "relu6(x + 3) / 6",
         fvcore_rule=_uncounted("aten::hardsigmoid"),
+        inplace=True,
     ),
     _activation(
-        "hardswish", 5, "hardsigmoid and a multiply", "x · relu6(x + 3) / 6", fvcore_rule=_uncounted("aten::hardswish")
+        "hardswish",
+        5,
+        "hardsigmoid and a multiply",
+        "x · relu6(x + 3) / 6",
+        fvcore_rule=_uncounted("aten::hardswish"),
+        inplace=True,
     ),
     _activation(
         "silu",
@@ -623,6 +713,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "x · sigmoid(x), also called swish",
         aliases=("swish",),
         fvcore_rule=_uncounted("aten::silu"),
+        inplace=True,
     ),
     _activation(
         "gelu", 5, "scale, erf, add, two multiplies", "x · Φ(x), exact erf form", fvcore_rule=_uncounted("aten::gelu")
@@ -633,6 +724,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "max, subtract, exp, sum, divide",
         "softmax over channels",
         fvcore_rule=_uncounted("aten::softmax"),
+        saved=_saves_output,
     ),
     _activation(
         "dropout",
@@ -641,6 +733,8 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "dropout: the identity at inference",
         Arg("p", "prob", 0.5),
         fvcore_rule="0: nothing is computed in eval mode",
+        inplace=True,
+        saved=_saves_dropout,
     ),
     Kind(
         "flatten",
@@ -650,8 +744,17 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "0",
         fvcore=_fvcore_zero,
         fvcore_rule=_IGNORED.format(op="aten::flatten"),
+        inplace=True,
     ),
-    _activation("identity", 0, "", "passes its input through", fvcore_rule="0: nothing is computed"),
+    _activation(
+        "identity",
+        0,
+        "",
+        "passes its input through",
+        fvcore_rule="0: nothing is computed",
+        inplace=True,
+        saved=_saves_nothing,
+    ),
     Kind(
         "zeropad",
         "zero padding",
@@ -689,6 +792,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         merge=True,
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("aten::add"),
+        inplace=True,
     ),
     Kind(
         "multiply",
@@ -699,6 +803,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         merge=True,
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("aten::mul"),
+        saved=_saves_inputs,
     ),
 )
 

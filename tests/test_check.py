@@ -32,6 +32,9 @@ from archcost.errors import SpecError
         ("35K", 35e3, 0.5e3),
         ("6,797.7K", 6797.7e3, 50.0),
         ("345 308", 345308, 0.5),
+        ("345,308 connections", 345308, 0.5),
+        ("9216 dimensions", 9216, 0.5),
+        ("1,516 params", 1516, 0.5),
         ("60 000", 60000, 0.5),
         ("34944", 34944, 0.5),
         ("10.07% top-5", 10.07, 0.005),
@@ -66,7 +69,7 @@ def test_precision_decides_pass_or_fail() -> None:
     # 138M means [137.5M, 138.5M]: VGG-16's 138,357,544 passes, 138,600,000 does not
     assert parse_value("138M").accepts(138_357_544)
     assert not parse_value("138M").accepts(138_600_000)
-    # 3.8e9 means ±0.05e9: ResNet-50 v1's 3,857,973,248 MACs pass at the edge, v1.5's 4.09e9 fails
+    # 3.8e9 means ±0.05e9: 3,849,999,999 passes at the edge; ResNet-50 v1.5's 4.09e9 fails
     assert parse_value("3.8e9").accepts(3_849_999_999)
     assert not parse_value("3.8e9").accepts(4_089_184_256)
 
