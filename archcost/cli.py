@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from archcost import __version__, engine, report, spec
+from archcost import __version__, engine, report, spec, units
 from archcost.errors import Location, SpecError
 
 app = typer.Typer(
@@ -41,6 +41,23 @@ class Dtype(StrEnum):
     fp16 = "fp16"
     bf16 = "bf16"
     int8 = "int8"
+
+
+class Optimizer(StrEnum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+def _parse_budget(text: str) -> int:
+    try:
+        value = units.parse_bytes(text)
+    except ValueError as exc:
+        raise SpecError(f"--memory: {exc}", Location("--memory")) from None
+    if value <= 0:
+        raise SpecError("--memory must be more than 0 bytes", Location("--memory"))
+    return value
 
 
 class Format(StrEnum):
@@ -143,10 +160,22 @@ def show(
     exact: Annotated[
         bool, typer.Option("--exact", help="Exact integers in the table instead of 35K, 120M, 3.86G.")
     ] = False,
+    train: Annotated[
+        bool, typer.Option("--train", help="Add training memory: gradients, optimizer state, saved activations.")
+    ] = False,
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer state for training memory.")] = (
+        Optimizer.adam
+    ),
+    budget: Annotated[
+        str | None,
+        typer.Option("--memory", metavar="SIZE", help="Largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)."),
+    ] = None,
 ) -> None:
     """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
     with _bad_input():
         analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value)
+        mem = engine.memory(analysis, optimizer.value)
+        fits = engine.fit(analysis, _parse_budget(budget), optimizer.value) if budget else None
     if plot_file is not None and not plot:
         with _bad_input():
             raise SpecError(f"unexpected argument {plot_file}: a chart file goes with --plot", Location(str(plot_file)))
@@ -162,11 +191,11 @@ def show(
         return
     if fmt is Format.table:
         console = _console()
-        console.print(report.table(analysis, depth, exact=exact))
-        for line in report.summary(analysis):
+        console.print(report.table(analysis, depth, exact=exact, mem=mem if train else None))
+        for line in report.summary(analysis, mem, train=train, fit=fits):
             console.print(line, highlight=False, soft_wrap=True)
     else:
-        sys.stdout.write(report.render_text(analysis, fmt.value, depth))
+        sys.stdout.write(report.render_text(analysis, fmt.value, depth, mem, fits))
 
 
 @app.command("list")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from rich.text import Text
 
 from archcost import units
 from archcost.check import Accuracy, CheckRow
-from archcost.engine import Analysis, LayerResult, ScaleStep
+from archcost.engine import OPTIMIZER_STATES, Analysis, Fit, LayerResult, Memory, ScaleStep
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -36,28 +36,43 @@ class Row:
     activations: int
     rf: tuple[int, int]
     layers: int = 1
+    buffers: int = 0
+    saved_bytes: int = 0
 
 
-def rows(analysis: Analysis, depth: int | None = None) -> list[Row]:
-    """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level."""
+def rows(analysis: Analysis, depth: int | None = None, saved: Mapping[str, int] | None = None) -> list[Row]:
+    """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level.
+
+    `saved` gives each layer's bytes saved for backward (training), summed like the other figures.
+    """
+    saved = saved or {}
     if depth is None:
-        return [_leaf_row(layer) for layer in analysis.layers]
+        return [_leaf_row(layer, saved) for layer in analysis.layers]
     groups: dict[str, list[LayerResult]] = {}
     for layer in analysis.layers:
         key = ".".join(layer.name.split(".")[:depth])
         groups.setdefault(key, []).append(layer)
-    return [_group_row(key, members) for key, members in groups.items()]
+    return [_group_row(key, members, saved) for key, members in groups.items()]
 
 
-def _leaf_row(layer: LayerResult) -> Row:
+def _leaf_row(layer: LayerResult, saved: Mapping[str, int]) -> Row:
     return Row(
-        layer.name, layer.kind, layer.output_shape, layer.params, layer.macs, layer.flops, layer.activations, layer.rf
+        layer.name,
+        layer.kind,
+        layer.output_shape,
+        layer.params,
+        layer.macs,
+        layer.flops,
+        layer.activations,
+        layer.rf,
+        buffers=layer.buffers,
+        saved_bytes=saved.get(layer.name, 0),
     )
 
 
-def _group_row(key: str, members: Sequence[LayerResult]) -> Row:
+def _group_row(key: str, members: Sequence[LayerResult], saved: Mapping[str, int]) -> Row:
     if len(members) == 1 and members[0].name == key:
-        return _leaf_row(members[0])
+        return _leaf_row(members[0], saved)
     last = members[-1]
     return Row(
         name=key,
@@ -69,6 +84,8 @@ def _group_row(key: str, members: Sequence[LayerResult]) -> Row:
         activations=sum(m.activations for m in members),
         rf=last.rf,
         layers=len(members),
+        buffers=sum(m.buffers for m in members),
+        saved_bytes=sum(saved.get(m.name, 0) for m in members),
     )
 
 
@@ -94,16 +111,22 @@ def _rf(rf: tuple[int, int]) -> str:
     return str(rf[0]) if rf[0] == rf[1] else f"{rf[0]}×{rf[1]}"
 
 
-def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False) -> Table:
-    """A rich table, one row per layer (or group), totals at the bottom."""
-    batch_note = f"batch {analysis.batch}, {analysis.dtype}"
+def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False, mem: Memory | None = None) -> Table:
+    """A rich table, one row per layer (or group), totals at the bottom.
+
+    Memory columns are bytes at the analysis' batch and dtype; with `mem` from a training
+    analysis (`--train`), a column shows what each layer saves for backward.
+    """
+    size = units.DTYPE_BYTES[analysis.dtype]
+    batch = analysis.batch
     result = Table(
-        title=f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), {batch_note}",
+        title=f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {batch}, {analysis.dtype}",
         show_footer=True,
         header_style="bold",
         footer_style="bold",
     )
     t = analysis.totals
+    has_buffers = t.buffers > 0
     result.add_column("layer", footer="total")
     result.add_column("kind")
     result.add_column("output (C×H×W)", footer=units.shape(analysis.output.output_shape))
@@ -112,8 +135,14 @@ def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False) 
     result.add_column("FLOPs", justify="right", footer=_num(t.flops, exact))
     result.add_column("activations", justify="right", footer=_num(t.activations, exact))
     result.add_column("RF", justify="right", footer=_rf(analysis.output.rf))
-    for row in rows(analysis, depth):
-        result.add_row(
+    result.add_column("weight mem", justify="right", footer=units.human_bytes(t.params * size))
+    result.add_column("output mem", justify="right", footer=units.human_bytes(t.activations * batch * size))
+    if has_buffers:
+        result.add_column("buffer mem", justify="right", footer=units.human_bytes(t.buffers * size))
+    if mem is not None:
+        result.add_column("saved mem", justify="right", footer=units.human_bytes(mem.saved_activation_bytes))
+    for row in rows(analysis, depth, mem.saved_by_layer if mem else None):
+        cells: list[str | Text] = [
             row.name,
             Text(row.kind, style="dim" if row.layers > 1 else ""),
             units.shape(row.output_shape),
@@ -122,26 +151,76 @@ def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False) 
             _num(row.flops, exact) if row.flops else "",
             _num(row.activations, exact),
             _rf(row.rf),
-        )
+            units.human_bytes(row.params * size) if row.params else "",
+            units.human_bytes(row.activations * batch * size),
+        ]
+        if has_buffers:
+            cells.append(units.human_bytes(row.buffers * size) if row.buffers else "")
+        if mem is not None:
+            cells.append(units.human_bytes(row.saved_bytes) if row.saved_bytes else "")
+        result.add_row(*cells)
     return result
 
 
-def summary(analysis: Analysis) -> list[str]:
-    """The totals in exact integers with memory, and what each column means."""
-    mem = memory(analysis)
+def summary(analysis: Analysis, mem: Memory | None = None, *, train: bool = False, fit: Fit | None = None) -> list[str]:
+    """The totals in exact integers, the memory figures with their meanings, and the fit."""
     t = analysis.totals
-    size = units.DTYPE_BYTES[analysis.dtype]
-    return [
-        f"params       {units.exact(t.params):>16}  ({units.human_bytes(mem['param_bytes'])} of weights in "
-        f"{analysis.dtype}; buffers {units.exact(t.buffers)})",
+    lines = [
+        f"params       {units.exact(t.params):>16}  trainable (weights, biases, norm γ/β); "
+        f"buffers {units.exact(t.buffers)}",
         f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of conv/linear, bias excluded "
         "(the papers' mult-adds)",
         f"FLOPs        {units.exact(t.flops):>16}  2 per MAC + bias adds + element-wise ops",
-        f"activations  {units.exact(t.activations):>16}  output elements of all layers per sample = "
-        f"{units.human_bytes(mem['activation_bytes'])} at batch {analysis.batch} × {size} B",
+        f"activations  {units.exact(t.activations):>16}  output elements of all layers, per sample",
         f"depth {analysis.weighted_depth} weighted layers (conv + linear) · receptive field of the output "
         f"{_rf(analysis.output.rf)} px",
     ]
+    if mem is None:
+        return lines
+    alive = ", ".join(
+        f"{name} {units.human_bytes(e * mem.batch * units.DTYPE_BYTES[mem.dtype])}" for name, e in mem.peak_alive
+    )
+    lines += [
+        f"memory at batch {mem.batch}, {mem.dtype} (KiB, MiB, GiB are powers of 1024):",
+        _mem_line("weights", mem.param_bytes, "params × bytes per element"),
+        _mem_line("buffers", mem.buffer_bytes, "running statistics of batch norm"),
+        _mem_line("all outputs", mem.activation_bytes, "every layer's output at once: an upper bound, no reuse"),
+        _mem_line(
+            "peak inference",
+            mem.peak_inference_bytes,
+            f"activations alive at once at {mem.peak_layer} (each kept until its last consumer; "
+            "in-place activations reuse their input)",
+        ),
+        f"{'':18}alive there: {alive}",
+        _mem_line("inference total", mem.inference_bytes, "weights + buffers + peak inference"),
+    ]
+    if train:
+        states = OPTIMIZER_STATES[mem.optimizer]
+        lines += [
+            f"training step ({mem.optimizer}):",
+            _mem_line("gradients", mem.gradient_bytes, "one per parameter"),
+            _mem_line("optimizer state", mem.optimizer_bytes, f"{mem.optimizer}: {states} per parameter"),
+            _mem_line(
+                "saved for backward",
+                mem.saved_activation_bytes,
+                "what autograd keeps from forward (docs/conventions.md)",
+            ),
+            _mem_line("backward transient", mem.backward_transient_bytes, "the largest output + input gradient pair"),
+            _mem_line(
+                "training total", mem.training_bytes, "weights + buffers + gradients + optimizer + saved + transient"
+            ),
+        ]
+    if fit is not None:
+        lines.append(
+            f"fits in {units.human_bytes(fit.budget)} ({units.exact(fit.budget)} B): "
+            f"inference batch ≤ {units.exact(fit.inference_batch)}; "
+            f"training batch ≤ {units.exact(fit.training_batch)} ({mem.optimizer})"
+        )
+    return lines
+
+
+def _mem_line(label: str, value: int, meaning: str) -> str:
+    return f"  {label:<18}{units.human_bytes(value):>10}  {meaning}"
 
 
 def _batch_dtype(analysis: Analysis) -> str:
@@ -160,9 +239,13 @@ def explain(analysis: Analysis) -> Iterable[str]:
 # ---------------------------------------------------------------------------- machine formats
 
 
-def to_dict(analysis: Analysis, depth: int | None = None) -> dict[str, Any]:
+def to_dict(
+    analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+) -> dict[str, Any]:
     """The JSON contract (design README): name, input, batch, dtype, totals, layers."""
     t = analysis.totals
+    size = units.DTYPE_BYTES[analysis.dtype]
+    saved = mem.saved_by_layer if mem else {}
     data: dict[str, Any] = {
         "name": analysis.name,
         "title": analysis.title,
@@ -182,6 +265,7 @@ def to_dict(analysis: Analysis, depth: int | None = None) -> dict[str, Any]:
             "activations": t.activations,
             "buffers": t.buffers,
             **memory(analysis),
+            **(_memory_dict(mem) if mem else {}),
             "weighted_depth": analysis.weighted_depth,
             "receptive_field": list(analysis.output.rf),
         },
@@ -198,14 +282,38 @@ def to_dict(analysis: Analysis, depth: int | None = None) -> dict[str, Any]:
                 "buffers": layer.buffers,
                 "receptive_field": list(layer.rf),
                 "jump": list(layer.jump),
+                "weight_bytes": layer.params * size,
+                "output_bytes": layer.activations * analysis.batch * size,
+                "buffer_bytes": layer.buffers * size,
+                "saved_bytes": saved.get(layer.name, 0),
                 "line": layer.loc.line,
             }
             for layer in analysis.layers
         ],
     }
+    if fit is not None:
+        data["fit"] = {
+            "budget_bytes": fit.budget,
+            "max_batch_inference": fit.inference_batch,
+            "max_batch_training": fit.training_batch,
+        }
     if depth is not None:
         data["groups"] = [_row_dict(r) for r in rows(analysis, depth)]
     return data
+
+
+def _memory_dict(mem: Memory) -> dict[str, Any]:
+    return {
+        "peak_inference_bytes": mem.peak_inference_bytes,
+        "peak_inference_layer": mem.peak_layer,
+        "inference_bytes": mem.inference_bytes,
+        "optimizer": mem.optimizer,
+        "gradient_bytes": mem.gradient_bytes,
+        "optimizer_bytes": mem.optimizer_bytes,
+        "saved_activation_bytes": mem.saved_activation_bytes,
+        "backward_transient_bytes": mem.backward_transient_bytes,
+        "training_bytes": mem.training_bytes,
+    }
 
 
 def _row_dict(row: Row) -> dict[str, Any]:
@@ -222,8 +330,8 @@ def _row_dict(row: Row) -> dict[str, Any]:
     }
 
 
-def to_json(analysis: Analysis, depth: int | None = None) -> str:
-    return json.dumps(to_dict(analysis, depth), indent=2)
+def to_json(analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None) -> str:
+    return json.dumps(to_dict(analysis, depth, mem, fit), indent=2)
 
 
 _COLUMNS = ("name", "kind", "output_shape", "params", "macs", "flops", "activations", "receptive_field")
@@ -280,10 +388,12 @@ def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_text(analysis: Analysis, fmt: str, depth: int | None = None) -> str:
+def render_text(
+    analysis: Analysis, fmt: str, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+) -> str:
     """The machine formats as text: json, csv or markdown."""
     if fmt == "json":
-        return to_json(analysis, depth) + "\n"
+        return to_json(analysis, depth, mem, fit) + "\n"
     if fmt == "csv":
         return to_csv(analysis, depth)
     if fmt == "markdown":

@@ -34,7 +34,9 @@ def human_bytes(n: int) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
-            return f"{value:.3g} {unit}" if unit != "B" else f"{n} B"
+            if unit == "B":
+                return f"{n} B"
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -49,3 +51,27 @@ def ratio(value: float, base: float) -> str:
     if base == 0:
         return "—"
     return f"×{value / base:.2g}"
+
+
+_BYTE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_bytes(text: str) -> int:
+    """``3GB`` (10⁹), ``3GiB`` (2³⁰), ``512MB``, ``3e9`` into bytes; ValueError if unreadable."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*", text)
+    if match is None or match[2].lower() not in _BYTE_UNITS:
+        raise ValueError(f"{text!r} is not a size such as 3GB, 3GiB, 512MB or 3e9")
+    return int(float(match[1]) * _BYTE_UNITS[match[2].lower()])

@@ -133,3 +133,70 @@ def test_fit_is_the_largest_batch_within_budget() -> None:
 
             assert batch == 0 or need(batch) <= budget
             assert need(batch + 1) > budget
+
+
+# ---------------------------------------------------------------------------- through the CLI
+
+
+def cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from archcost.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_json_memory_keys_match_the_model() -> None:
+    import json
+
+    from archcost import spec
+
+    code, out = cli("show", "resnet18", "--batch", "4", "--dtype", "fp16", "--format", "json", "--memory", "1GiB")
+    assert code == 0, out
+    data = json.loads(out)
+    t = data["totals"]
+    m = memory(analyze(spec.load("resnet18"), batch=4, dtype="fp16"), "adam")
+    for key in (
+        "param_bytes",
+        "buffer_bytes",
+        "activation_bytes",
+        "peak_inference_bytes",
+        "saved_activation_bytes",
+        "gradient_bytes",
+        "optimizer_bytes",
+        "training_bytes",
+    ):
+        assert t[key] == getattr(m, key), key
+    assert t["param_bytes"] == t["params"] * 2 and t["activation_bytes"] == t["activations"] * 4 * 2
+    assert (
+        sum(layer["saved_bytes"] for layer in data["layers"])
+        + 2 * 4 * sum(layer["output_shape"][0] for layer in data["layers"] if layer["kind"] == "batchnorm")
+        == t["saved_activation_bytes"]
+    )  # per-layer shares + the batch-independent BN statistics (fp32)
+    assert sum(layer["weight_bytes"] for layer in data["layers"]) == t["param_bytes"]
+    assert data["fit"]["budget_bytes"] == 2**30
+    found = fit(analyze(spec.load("resnet18"), dtype="fp16"), 2**30, "adam")
+    assert data["fit"]["max_batch_training"] == found.training_batch
+
+
+def test_train_table_and_fit_lines() -> None:
+    code, out = cli("show", "alexnet", "--train", "--optimizer", "sgd", "--memory", "3GB")
+    assert code == 0, out
+    for text in ("saved mem", "peak inference", "saved for backward", "optimizer state", "sgd: 0 per parameter"):
+        assert text in out
+    assert "fits in 2.79 GiB (3,000,000,000 B)" in out
+
+
+@pytest.mark.parametrize("value", ["lots", "3XB", "0", "-1GB"])
+def test_bad_memory_budget_exits_2(value: str) -> None:
+    code, out = cli("show", "alexnet", "--memory", value)
+    assert code == 2 and "--memory" in out
+
+
+def test_byte_units() -> None:
+    from archcost.units import human_bytes, parse_bytes
+
+    assert parse_bytes("3GB") == 3 * 10**9 and parse_bytes("3GiB") == 3 * 2**30 and parse_bytes("512MB") == 512 * 10**6
+    assert parse_bytes("1.5 GiB") == 3 * 2**29 and parse_bytes("3e9") == 3 * 10**9
+    assert [human_bytes(n) for n in (1023, 1024, 1000 * 2**20, 2**30)] == ["1023 B", "1 KiB", "1000 MiB", "1 GiB"]
