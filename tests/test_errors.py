@@ -401,7 +401,11 @@ CASES = [
     ),
     pytest.param(HEAD + 'layers:\n  - relu: {names: "r{n}"}\n', 5, "names only applies with repeat", None, id="names"),
     pytest.param(
-        HEAD + "layers:\n  - relu: {repeat: 2, names: r}\n", 5, "names must be a name pattern", None, id="names-no-field"
+        HEAD + "layers:\n  - relu: {repeat: 2, names: r}\n",
+        5,
+        "names must be a name pattern",
+        None,
+        id="names-no-field",
     ),
     pytest.param(HEAD + "layers:\n  - relu: {first: {}}\n", 5, "first only applies with repeat", None, id="first"),
     pytest.param(HEAD + "layers:\n  - relu: {when: 1}\n", 5, "when must be true or false, got 1", None, id="when-int"),
