@@ -448,6 +448,14 @@ def _shuffle(ins: tuple[Shape, ...], a: Args) -> Cost:
     return Cost(output=ins[0], explain=f"{c} channels in {g} groups of {c // g}, interleaved (no arithmetic)")
 
 
+def _slice(ins: tuple[Shape, ...], a: Args) -> Cost:
+    c, h, w = _map(ins[0], "slice")
+    start, stop = a.integer("start"), a.integer("stop")
+    if not 0 <= start < stop <= c:
+        raise ShapeError(f"channels {start}:{stop} are not inside the input's 0:{c}")
+    return Cost(output=(stop - start, h, w), explain=f"channels {start}:{stop} of {c} (a view, no arithmetic)")
+
+
 def _concat(ins: tuple[Shape, ...], a: Args) -> Cost:
     spatial = {s[1:] for s in ins}
     if any(len(s) != 3 for s in ins) or len(spatial) > 1:
@@ -772,6 +780,15 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "0",
         fvcore=_fvcore_zero,
         fvcore_rule="0: fvcore ignores the view, transpose and contiguous that make the shuffle",
+    ),
+    Kind(
+        "slice",
+        "channels start:stop of the input (ShuffleNet V2's channel split): a view, no arithmetic",
+        (Arg("start", "int", doc="first channel"), Arg("stop", "posint", doc="one past the last channel")),
+        _slice,
+        "0",
+        fvcore=_fvcore_zero,
+        fvcore_rule=_IGNORED.format(op="aten::slice"),
     ),
     Kind(
         "concat",

@@ -291,6 +291,12 @@ def _zeropad(layer: LayerResult) -> nn.Module:
     return nn.ZeroPad2d((left, right, top, bottom))
 
 
+def _slice(layer: LayerResult) -> nn.Module:
+    a = _args(layer)
+    start, stop = a.integer("start"), a.integer("stop")
+    return _op_class()("slice", lambda x: x[:, start:stop], f"{start}:{stop}")
+
+
 def _shuffle(layer: LayerResult) -> nn.Module:
     groups = _args(layer).integer("groups")
 
@@ -354,6 +360,7 @@ TORCH_BUILDERS: Final[dict[str, Callable[[LayerResult], nn.Module]]] = {
     "identity": _nn("Identity"),
     "zeropad": _zeropad,
     "shuffle": _shuffle,
+    "slice": _slice,
     "concat": _concat,
     "add": _add,
     "multiply": _multiply,

@@ -108,6 +108,7 @@ FVCORE_EXAMPLES: dict[str, tuple[str, str, int]] = {
     "identity": ("- identity: {name: x}", "x", 0),
     "zeropad": ("- zeropad: {name: x, padding: [1, 0, 2, 3]}", "x", 0),
     "shuffle": ("- shuffle: {name: x, groups: 2}", "x", 0),
+    "slice": ("- slice: {name: x, start: 1, stop: 3}", "x", 0),
     "concat": ("- parallel: {name: x, merge: concat, branches: [[], [relu]]}", "x.concat", 0),
     "add": ("- parallel: {name: x, merge: add, branches: [[], [relu], [relu]]}", "x.add", 0),
     "multiply": ("- parallel: {name: x, merge: multiply, branches: [[], [global_avgpool]]}", "x.multiply", 0),
