@@ -217,3 +217,19 @@ def test_scale_command(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "α·β²·γ² = 1.920" in table.output
     bad = CliRunner().invoke(app, ["scale", path, "--phi", "0.5"])
     assert bad.exit_code == 2 and "--phi" in bad.output
+
+
+def test_efficientnet_compound_scaling_roughly_doubles_macs_per_step() -> None:
+    from archcost import spec
+    from archcost.engine import compound_scaling
+
+    loaded = spec.load("efficientnet_b0")
+    steps = compound_scaling(loaded, list(range(8)), alpha=1.2, beta=1.1, gamma=1.15)
+    macs = [analyze(loaded, overrides=s.settings).totals.macs for s in steps]
+    ratios = [b / a for a, b in zip(macs, macs[1:], strict=False)]
+    # α·β²·γ² = 1.92 per step; channel rounding (multiples of 8) and ceil repeats make single steps jumpy
+    # (φ 0→1 turns the one-block stages into two blocks), but every step costs more and the whole
+    # range stays within 10% of the rule
+    assert all(1.5 < r < 2.7 for r in ratios), ratios
+    rule = (1.2 * 1.1**2 * 1.15**2) ** 7
+    assert abs(macs[7] / macs[0] / rule - 1) < 0.10
