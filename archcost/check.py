@@ -108,6 +108,9 @@ def parse_value(text: str | float) -> Parsed:
     )
 
 
+IMAGENET: Final = "ImageNet"
+
+
 @dataclass(frozen=True)
 class CheckRow:
     """The verdict on one reported figure."""
@@ -124,6 +127,7 @@ class CheckRow:
     where: str
     source: str
     setting: str
+    dataset: str = IMAGENET
 
     @property
     def failed(self) -> bool:
@@ -205,6 +209,7 @@ def _check_one(name: str, entry: Reported, analysis: Analysis) -> CheckRow:
             tolerance=None,
             verdict="reported",
             explanation=note,
+            dataset=entry.dataset,
         )
     computed = computed_figure(analysis, entry.figure, entry.layer)
     tolerance = _parse(entry.tolerance, entry).value if entry.tolerance else parsed.tolerance
@@ -236,9 +241,6 @@ class Accuracy:
     error: float
     protocol: str
     where: str
-
-
-IMAGENET: Final = "ImageNet"
 
 
 def accuracy(spec: Spec, settings: Mapping[str, Any] | None = None) -> dict[str, Accuracy]:

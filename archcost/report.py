@@ -627,17 +627,21 @@ def gallery(entries: Sequence[GalleryEntry]) -> str:
         '(the papers\' "multiply-adds"); FLOPs count 2 per MAC plus bias adds and element-wise work',
         "([conventions](conventions.md)).",
         "",
-        "| network | year | input | params | MACs | top-1 error | paper check |",
+        "| network | year | input | params | MACs | top-1 error (ImageNet unless named) | paper check |",
         "|---|---:|---|---:|---:|---|---|",
     ]
     for e in entries:
         t = e.analysis.totals
         top1 = next((r for r in e.checks if r.figure == "top1_error" and not r.setting), None)
+        top1_text = (
+            "—" if top1 is None else top1.reported + ("" if top1.dataset == "ImageNet" else f" ({top1.dataset})")
+        )
         failed = sum(r.failed for r in e.checks)
-        verdict = f"{failed} failed" if failed else f"{len(e.checks)} figures ok"
+        count = len(e.checks)
+        verdict = f"{failed} failed" if failed else f"{count} figure{'s' if count != 1 else ''} ok"
         lines.append(
             f"| [{e.analysis.title}](#{e.name}) | {e.meta.get('year', '')} | {units.shape(e.analysis.input)} | "
-            f"{units.human(t.params)} | {units.human(t.macs)} | {top1.reported if top1 else '—'} | {verdict} |"
+            f"{units.human(t.params)} | {units.human(t.macs)} | {top1_text} | {verdict} |"
         )
     for e in entries:
         lines += ["", *_gallery_section(e)]

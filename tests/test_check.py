@@ -171,3 +171,13 @@ def test_bundled_spec_matches_its_paper(name: str) -> None:
     for row in rows:
         if row.verdict == "explained":
             assert len(row.explanation.split()) >= 5, f"deviation too short to explain anything: {row.explanation!r}"
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_accuracy_entries_name_a_non_imagenet_dataset(name: str) -> None:
+    # an error rate measured on another data set must not land on the ImageNet accuracy axis
+    for entry in spec.load(name).meta.get("reported", ()):
+        text = f"{entry.protocol} {entry.note}"
+        for other in ("MNIST", "CIFAR", "SVHN"):
+            if entry.figure.endswith("_error") and other in text and "ImageNet" not in entry.protocol:
+                assert entry.dataset != "ImageNet", (entry.value, entry.protocol)
