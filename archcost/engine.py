@@ -530,11 +530,54 @@ class Memory:
         return self.param_bytes + self.buffer_bytes + self.peak_inference_bytes
 
 
-def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
-    """Which storage each tensor lives in, and each tensor's last consumer (index), in one pass each.
+def _requires_grad(analysis: Analysis) -> dict[str, bool]:
+    """Whether autograd tracks each tensor: a layer with parameters, or one reading a tracked tensor.
 
-    An in-place kind writes into its first input's storage when nothing later reads that input;
-    in training, dropout makes a new tensor (it is the identity only at inference).
+    The network's input is not tracked, so layers before the first weighted one save nothing.
+    """
+    grad = {INPUT: False}
+    for layer in analysis.layers:
+        grad[layer.name] = layer.params > 0 or any(grad[name] for name in layer.inputs)
+    return grad
+
+
+def _saved_tensors(layer: LayerResult, storage: Mapping[str, str]) -> list[tuple[layers.Saved, str | None]]:
+    """What `layer` saves for backward, each with the storage it lives in (None: a tensor of its own).
+
+    ``original0`` is input 0's storage, or, if the layer overwrote that input in place, a copy
+    (torch clones an input that an in-place operator overwrites but its backward needs).
+    """
+    in_place = storage[layer.name] == storage[layer.inputs[0]]
+    out: list[tuple[layers.Saved, str | None]] = []
+    for saved in layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, Args(layer.args)):
+        if saved.tensor == "extra":
+            out.append((saved, None))
+        elif saved.tensor == "output":
+            out.append((saved, storage[layer.name]))
+        elif saved.tensor == "original0" and in_place:
+            copy = replace(saved, tensor="extra", elements=layers.prod(layer.input_shapes[0]))
+            out.append((copy, None))
+        else:
+            index = int(saved.tensor.removeprefix("input").removeprefix("original"))
+            out.append((saved, storage[layer.inputs[index]]))
+    return out
+
+
+VIEWS: Final = frozenset({"flatten", "identity", "slice"})
+"""Kinds whose output is a view of their input (torch's flatten, nn.Identity, x[:, a:b]): the same storage.
+
+A saved view keeps its whole storage alive: a conv after a channel slice holds every channel."""
+
+
+def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
+    """Which storage each tensor lives in, and each storage's last consumer (index), in one pass each.
+
+    A view (flatten, identity, slice; dropout at inference or with p = 0, which returns its input)
+    shares its input's storage. An in-place
+    kind writes into its first input's storage when nothing later reads that input; in
+    training, also only if no earlier layer saved that storage for its backward pass (torch
+    raises at backward when a saved tensor was overwritten): a dropout after a ReLU, which
+    saved its output, makes a new tensor.
     """
     last_use: dict[str, int] = {INPUT: -1}
     for i, layer in enumerate(analysis.layers):
@@ -544,16 +587,20 @@ def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], di
     last_use[analysis.layers[-1].name] = len(analysis.layers)  # the network's output is kept
     storage = {INPUT: INPUT}
     storage_last = {INPUT: last_use[INPUT]}
+    grad = _requires_grad(analysis) if training else {}
+    saved_homes: set[str] = set()
     for i, layer in enumerate(analysis.layers):
         kind = layers.KINDS[layer.kind]
-        reuse = kind.inplace and not (training and layer.kind == "dropout")
         first = storage[layer.inputs[0]]
-        if reuse and storage_last[first] == i:
+        view = layer.kind in VIEWS or (layer.kind == "dropout" and (not training or layer.args["p"] == 0))
+        if view or (kind.inplace and storage_last[first] == i and first not in saved_homes):
             storage[layer.name] = first
-            storage_last[first] = last_use[layer.name]
+            storage_last[first] = max(storage_last[first], last_use[layer.name])
         else:
             storage[layer.name] = layer.name
             storage_last[layer.name] = last_use[layer.name]
+        if training and grad[layer.name]:
+            saved_homes.update(home for _, home in _saved_tensors(layer, storage) if home is not None)
     return storage, storage_last
 
 
@@ -579,27 +626,25 @@ def saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, 
     """Bytes per sample and bytes independent of the batch that autograd keeps, and each layer's share.
 
     Activations saved by several layers (a conv's input that a ReLU saved as its output) count once.
+    A layer autograd does not track (before the first weighted layer) saves nothing.
     """
     storage, _ = _storages(analysis, training=True)
+    grad = _requires_grad(analysis)
     sizes = {INPUT: layers.prod(analysis.input), **{r.name: r.activations for r in analysis.layers}}
     seen: set[str] = set()
     per_sample = fixed = 0
     by_layer: dict[str, int] = {}
     for layer in analysis.layers:
-        kind = layers.KINDS[layer.kind]
         share = 0
-        for saved in kind.saved(layer.input_shapes, layer.output_shape, layers.Args(layer.args)):
-            if saved.tensor == "extra":
+        for saved, home in _saved_tensors(layer, storage) if grad[layer.name] else ():
+            if home is None:
                 size = saved.elements * (saved.bytes_per_element or dtype_bytes)
                 if saved.per_sample:
                     per_sample += size
                     share += size
                 else:
                     fixed += size
-                continue
-            name = layer.name if saved.tensor == "output" else layer.inputs[int(saved.tensor.removeprefix("input"))]
-            home = storage[name]
-            if home not in seen:
+            elif home not in seen:
                 seen.add(home)
                 size = sizes[home] * dtype_bytes
                 per_sample += size

@@ -131,7 +131,9 @@ class Saved:
     """A tensor a layer keeps for its backward pass (training).
 
     `tensor` is ``input0``, ``input1``, … or ``output`` (an activation, shared with whoever else
-    saves the same storage), or ``extra`` (the layer's own: `elements` of `bytes_per_element`,
+    saves the same storage), ``original0`` (input 0 as it was: its storage, or a copy of it if the
+    layer ran in place and overwrote it, as torch's in-place operators do when their backward
+    needs the input), or ``extra`` (the layer's own: `elements` of `bytes_per_element`,
     0 meaning the analysis dtype's size; per sample unless `per_sample` is false).
     """
 
@@ -145,33 +147,94 @@ class Saved:
 SavedRule = Callable[[tuple[Shape, ...], Shape, Args], tuple[Saved, ...]]
 
 
+# What torch 2.13's autograd saves for backward, per kind, measured with saved_tensors_hooks on
+# CPU in training mode (tests/test_memory_torch.py checks every rule to the byte). Parameters
+# and buffers are saved too (a conv's weight, BN's weight and running statistics) but are not
+# activations: they are counted as weights. A rule describes a layer whose inputs autograd
+# tracks; a layer before the first weighted one saves nothing (archcost.engine).
+
+
 def _saves_nothing(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """Nothing: the backward needs only shapes (flatten, identity and slice are views; zeropad,
+    shuffle, concat, add and global average pooling, which torch computes as a mean, copy or sum)."""
     return ()
 
 
 def _saves_input(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input (linear's mat1; avgpool, adaptive pooling, gelu and leaky_relu's self — in place,
+    leaky_relu saves its result, which is the same storage)."""
     return (Saved("input0"),)
 
 
 def _saves_output(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The result (relu, sigmoid, tanh, softmax: their gradients are functions of the output)."""
     return (Saved("output"),)
 
 
+def _saves_original(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input's values: the input itself, or, run in place (``inplace=True``), a copy torch makes
+    before overwriting it (relu6 as hardtanh_, hardsigmoid_, hardswish_, silu_: their gradients
+    need the input, which the result does not give back)."""
+    return (Saved("original0", what="the input (a copy when run in place)"),)
+
+
 def _saves_inputs(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """Every input (multiply: each factor's gradient is the other factor; a C×1×1 gate is small)."""
     return tuple(Saved(f"input{i}") for i in range(len(ins)))
 
 
+def _saves_conv(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input (and the weight, a parameter). With padding 'same' and an odd total padding torch
+    first pads a copy by the odd row/column (bottom, right) and the convolution saves that copy."""
+    k, d = a.pair("kernel"), a.pair("dilation")
+    if a["padding"] == "same" and any(dd * (kk - 1) % 2 for kk, dd in zip(k, d, strict=True)):
+        c, h, w = ins[0]
+        extra_h, extra_w = (dd * (kk - 1) % 2 for kk, dd in zip(k, d, strict=True))
+        return (Saved("extra", c * (h + extra_h) * (w + extra_w), what="the input padded by the odd row/column"),)
+    return (Saved("input0"),)
+
+
 def _saves_batchnorm(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input and the batch's mean and inverse standard deviation per channel, always fp32
+    (native_batch_norm's save_mean, save_invstd; the running statistics are buffers)."""
     c = ins[0][0]
     return (Saved("input0"), Saved("extra", 2 * c, 4, per_sample=False, what="batch mean and inverse std (fp32)"))
 
 
 def _saves_maxpool(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input and the argmax of each window, int64, one per output element (max_pool2d_with_indices)."""
     return (Saved("input0"), Saved("extra", prod(out), 8, what="argmax indices (int64)"))
 
 
+def _saves_adaptive_avgpool(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """The input, except for a 1×1 output, which torch computes as a mean (it saves nothing)."""
+    return () if a.pair("output") == (1, 1) else (Saved("input0"),)
+
+
+def _saves_lrn(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
+    """nn.LocalResponseNorm is a composite: x / (k + α·avg_pool3d(pad(x²)))^β. Saved: the input (by
+    x² and the divide), the channel-padded squares ((C + size − 1)·H·W, avg_pool3d's input),
+    k + α·avg (pow's input) and its power (the divisor): 2·C·H·W."""
+    c, h, w = ins[0]
+    size = a.integer("size")
+    return (
+        Saved("input0"),
+        Saved("extra", (c + size - 1) * h * w, what="squares padded over channels (avg_pool3d's input)"),
+        Saved("extra", 2 * c * h * w, what="k + α·average and its power β (pow's input and the divisor)"),
+    )
+
+
 def _saves_dropout(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
-    return (Saved("extra", prod(out), 1, what="keep mask (bool)"),)
+    """The scaled keep mask, one element per output in the activations' dtype: on CPU torch draws it
+    with bernoulli_ and multiplies (input · mask). On CUDA, native_dropout saves a bool mask
+    (1 byte per element) instead. p = 0 returns the input itself (nothing saved); p = 1 multiplies
+    by a 0-d zero, which it saves."""
+    p = a.number("p")
+    if p == 0:
+        return ()
+    if p == 1:
+        return (Saved("extra", 1, per_sample=False, what="the 0-d zero the input is multiplied by"),)
+    return (Saved("extra", prod(out), what="scaled keep mask (0 or 1/(1 − p), the activations' dtype)"),)
 
 
 FvcoreCount = Callable[[tuple[Shape, ...], Shape, Args], int]
@@ -591,7 +654,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
             "MACs: one multiply-add is one flop and the bias is not counted (aten::_convolution; "
             "'same' and 'valid' are built as explicit padding, since fvcore does not count aten::_convolution_mode)"
         ),
-        saved=_saves_input,
+        saved=_saves_conv,
     ),
     Kind(
         "linear",
@@ -631,7 +694,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "one per input element of each window (adds and the divide)",
         fvcore=_fvcore_input_elements,
         fvcore_rule="1 per input element (aten::adaptive_avg_pool2d); overlapping windows are not counted twice",
-        saved=_saves_input,
+        saved=_saves_adaptive_avgpool,
     ),
     Kind(
         "global_avgpool",
@@ -641,7 +704,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "one per input element (adds and a divide per channel)",
         fvcore=_fvcore_input_elements,
         fvcore_rule="1 per input element (built as nn.AdaptiveAvgPool2d(1): aten::adaptive_avg_pool2d)",
-        saved=_saves_input,
+        saved=_saves_nothing,
     ),
     Kind(
         "batchnorm",
@@ -666,7 +729,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "size + 4 per element (squares and their sum, scale, offset, power, divide)",
         fvcore=_fvcore_zero,
         fvcore_rule=_uncounted("nn.LocalResponseNorm's aten::mul, pow, pad, avg_pool3d, add, div"),
-        saved=_saves_input,
+        saved=_saves_lrn,
     ),
     _activation(
         "relu",
@@ -678,7 +741,13 @@ CATALOG: Final[tuple[Kind, ...]] = (
         saved=_saves_output,
     ),
     _activation(
-        "relu6", 2, "two comparisons", "min(max(0, x), 6)", fvcore_rule=_uncounted("aten::hardtanh"), inplace=True
+        "relu6",
+        2,
+        "two comparisons",
+        "min(max(0, x), 6)",
+        fvcore_rule=_uncounted("aten::hardtanh"),
+        inplace=True,
+        saved=_saves_original,
     ),
     _activation(
         "leaky_relu",
@@ -705,6 +774,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "relu6(x + 3) / 6",
         fvcore_rule=_uncounted("aten::hardsigmoid"),
         inplace=True,
+        saved=_saves_original,
     ),
     _activation(
         "hardswish",
@@ -713,6 +783,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         "x · relu6(x + 3) / 6",
         fvcore_rule=_uncounted("aten::hardswish"),
         inplace=True,
+        saved=_saves_original,
     ),
     _activation(
         "silu",
@@ -722,6 +793,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
         aliases=("swish",),
         fvcore_rule=_uncounted("aten::silu"),
         inplace=True,
+        saved=_saves_original,
     ),
     _activation(
         "gelu", 5, "scale, erf, add, two multiplies", "x · Φ(x), exact erf form", fvcore_rule=_uncounted("aten::gelu")
