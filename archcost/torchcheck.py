@@ -12,7 +12,16 @@ the extra. Two steps:
   MACs and fvcore's "flop" count (``FlopCountAnalysis.by_module()`` against the analytic
   figure in fvcore's convention, :attr:`archcost.layers.Kind.fvcore`) and fvcore's
   activations (``ActivationCountAnalysis``: conv and linear outputs only). Counts at a batch
-  are exact integers, so every comparison is an equality.
+  are exact integers, so every comparison is an equality;
+* :func:`measure_saved` runs the training build once and measures, with
+  ``torch.autograd.graph.saved_tensors_hooks``, the bytes autograd keeps for backward (one
+  count per storage, weights apart); :func:`verify_memory` compares them with the analytic
+  saved-for-backward figure (``archcost verify --memory``), and on CUDA reads
+  ``torch.cuda.max_memory_allocated`` against the analytic peaks.
+
+The fvcore comparison builds every layer out of place (fvcore's operator names in the
+catalog's rules are the out-of-place ones; its counts are the same either way); the memory
+measurement builds the layers the analysis runs in place in place (:func:`inplace_layers`).
 """
 
 from __future__ import annotations
@@ -30,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from rich.markup import escape
 from rich.table import Table
 
-from archcost import layers, units
-from archcost.engine import INPUT, Analysis, LayerResult
+from archcost import engine, layers, units
+from archcost.engine import INPUT, VIEWS, Analysis, LayerResult
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Shape
 
@@ -101,11 +110,13 @@ def _padded_conv_class() -> Callable[..., nn.Conv2d]:
     from torch import nn
 
     class PaddedConv2d(nn.Conv2d):
-        """A conv with padding (left, right, top, bottom), for 'same' with an odd total padding.
+        """A conv for 'same' with an odd total padding: `pads` (left, right, top, bottom) first, then
+        the convolution's own symmetric padding.
 
         torch's own ``padding='same'`` traces as ``aten::_convolution_mode``, which fvcore does
-        not count; this pads like torch does (the extra row and column at the bottom and right)
-        and then runs an ordinary convolution.
+        not count; this does what that operator does (Convolution.cpp): pad a copy by the odd
+        row and column only (bottom, right), then run an ordinary convolution with the rest
+        of the padding, so it computes, and saves for backward, the same tensors.
         """
 
         def __init__(self, *args: Any, pads: tuple[int, int, int, int], **kwargs: Any) -> None:
@@ -119,7 +130,7 @@ def _padded_conv_class() -> Callable[..., nn.Conv2d]:
             return (
                 f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}, "
-                f"pads (left, right, top, bottom)={self.pads}"
+                f"padding={self.padding}, first pads (left, right, top, bottom)={self.pads}"
             )
 
     return PaddedConv2d
@@ -198,8 +209,8 @@ def _conv(layer: LayerResult) -> nn.Module:
         if totals[0] % 2 == 0 and totals[1] % 2 == 0:
             return nn.Conv2d(padding=(totals[0] // 2, totals[1] // 2), **common)
         top, left = totals[0] // 2, totals[1] // 2
-        pads = (left, totals[1] - left, top, totals[0] - top)
-        return _padded_conv_class()(padding=(0, 0), pads=pads, **common)
+        pads = (0, totals[1] - 2 * left, 0, totals[0] - 2 * top)
+        return _padded_conv_class()(padding=(top, left), pads=pads, **common)
     return nn.Conv2d(padding=a.pair("padding"), **common)
 
 
@@ -326,6 +337,16 @@ def _add(layer: LayerResult) -> nn.Module:
     return _op_class()("add", add)
 
 
+def _add_in_place(layer: LayerResult) -> nn.Module:
+    def add_(*xs: torch.Tensor) -> torch.Tensor:  # `out += identity`, as torchvision's ResNet
+        out = xs[0]
+        for x in xs[1:]:
+            out += x
+        return out
+
+    return _op_class()("add", add_, "in place")
+
+
 def _multiply(layer: LayerResult) -> nn.Module:
     def multiply(*xs: torch.Tensor) -> torch.Tensor:  # a C×1×1 gate broadcasts over H×W
         out = xs[0]
@@ -368,6 +389,25 @@ TORCH_BUILDERS: Final[dict[str, Callable[[LayerResult], nn.Module]]] = {
 """One torch builder per layer kind: the module that computes what the kind describes."""
 
 
+def _in_place(module: nn.Module, layer: LayerResult) -> nn.Module:
+    """`module` computing in its input's memory: ``inplace=True`` (ReLU, SiLU, Dropout, …) or ``+=``."""
+    if layer.kind == "add":
+        return _add_in_place(layer)
+    if layer.kind in VIEWS:  # a view of the input, or the input itself
+        return module
+    if not hasattr(module, "inplace"):
+        raise SpecError(f"no in-place torch module for the layer kind {layer.kind!r}", _at(layer))
+    setattr(module, "inplace", True)  # noqa: B010 (nn.Module types its attributes as tensors and modules)
+    return module
+
+
+def inplace_layers(analysis: Analysis, *, training: bool) -> frozenset[str]:
+    """The layers the analysis runs in place (their output lives in their first input's storage),
+    at inference or in training (see ``archcost.engine._storages``); :func:`build` builds them so."""
+    storage, _ = engine._storages(analysis, training=training)
+    return frozenset(r.name for r in analysis.layers if storage[r.name] == storage[r.inputs[0]])
+
+
 def _attach(root: nn.Module, path: str, module: nn.Module, layer: LayerResult) -> None:
     """Register `module` at the dotted `path` under `root`, making plain containers on the way."""
     from torch import nn
@@ -402,8 +442,12 @@ def _at(layer: LayerResult) -> Location:
     return Location(layer.loc.file, layer.loc.line, layer.loc.column, layer.name)
 
 
-def build(analysis: Analysis) -> nn.Module:
+def build(analysis: Analysis, *, inplace: frozenset[str] = frozenset()) -> nn.Module:
     """An ``nn.Module`` computing `analysis`, each leaf registered at its layer name.
+
+    The layers named in `inplace` (see :func:`inplace_layers`) overwrite their first input
+    (``nn.ReLU(inplace=True)``, ``out += identity``); the others make new tensors (flatten and
+    identity are views either way).
 
     Raises LayerFailedError if torch rejects a layer's arguments, SpecError if a layer name
     cannot be a torch module path (e.g. ``eval``), MissingExtraError without torch.
@@ -427,6 +471,8 @@ def build(analysis: Analysis) -> nn.Module:
             raise SpecError(f"no torch builder for the layer kind {layer.kind!r}", _at(layer))
         try:
             module = builder(layer)
+            if layer.name in inplace:
+                module = _in_place(module, layer)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise LayerFailedError(layer.name, exc) from exc
         _attach(network, layer.name, module, layer)
@@ -583,7 +629,7 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def _materialize(analysis: Analysis, dev: torch.device) -> nn.Module:
+def _materialize(analysis: Analysis, dev: torch.device, *, inplace: frozenset[str] = frozenset()) -> nn.Module:
     """The build in eval mode on `dev`, with zero weights and unit running variances.
 
     Values change neither shapes nor counts, and skipping torch's random initialization
@@ -593,7 +639,7 @@ def _materialize(analysis: Analysis, dev: torch.device) -> nn.Module:
     import torch
 
     with torch.device("meta"):
-        model = build(analysis)
+        model = build(analysis, inplace=inplace)
     model = model.to_empty(device=dev)
     with torch.no_grad():
         for param in model.parameters():
@@ -698,6 +744,356 @@ def verify(analysis: Analysis, device: str = "cpu", batch: int = 1, threads: int
     )
 
 
+# ---------------------------------------------------------------------------- memory
+
+TORCH_DTYPES: Final = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+"""The analysis dtypes torch can train in, by torch's name (int8 has no training step)."""
+
+MEMORY_TOLERANCE: Final = 0.01
+"""How far (relative to the measurement) the analytic saved-for-backward bytes may be from torch's."""
+
+
+@dataclass(frozen=True)
+class SavedMeasurement:
+    """The activations torch's autograd keeps for backward after one training-mode forward pass.
+
+    Every tensor a ``saved_tensors_hooks`` pack hook sees, counted once per storage (a tensor
+    saved by two operators, or a view, counts once), without parameters and buffers.
+    """
+
+    name: str
+    device: str
+    batch: int
+    dtype: str
+    bytes: int
+    by_layer: Mapping[str, int]
+    """Bytes of the storages each layer saved first (the layer whose forward was running)."""
+    tensors: int
+    """Distinct storages saved."""
+    in_place: frozenset[str] = frozenset()
+    """Layers whose output the build put in its first input's storage (in place or a view)."""
+    failure: str | None = None
+    seconds: float = 0.0
+
+
+def _torch_dtype(dtype: str) -> torch.dtype:
+    import torch
+
+    if dtype not in TORCH_DTYPES:
+        raise SpecError(
+            f"--dtype {dtype}: torch cannot train in it; use one of {', '.join(TORCH_DTYPES)}", Location("--dtype")
+        )
+    result: torch.dtype = getattr(torch, TORCH_DTYPES[dtype])
+    return result
+
+
+def _storage_key(tensor: torch.Tensor) -> int:
+    """Identifies the storage `tensor` lives in (a view shares its base's)."""
+    storage = tensor.untyped_storage()
+    key: int = storage.data_ptr() or storage._cdata  # meta tensors have no data: the storage object
+    return key
+
+
+def _watch_in_place(model: nn.Module, analysis: Analysis, shared: set[str]) -> list[Any]:
+    """Forward hooks adding to `shared` each layer whose output lives in its first input's storage."""
+    modules = dict(model.named_modules())
+
+    def hook(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
+        def record(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+            if _storage_key(output) == _storage_key(inputs[0]):
+                shared.add(name)
+
+        return record
+
+    return [modules[layer.name].register_forward_hook(hook(layer.name)) for layer in analysis.layers]
+
+
+def _in_dtype(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """`model` in `dtype`, batch norm layers apart: they keep fp32 parameters and statistics, as in
+    mixed-precision training (torch then saves the batch statistics in fp32 and the
+    normalized output in `dtype`)."""
+    from torch import nn
+
+    model = model.to(dtype)
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.float()
+    return model
+
+
+def observed_in_place(analysis: Analysis, *, training: bool, batch: int = 1) -> frozenset[str]:
+    """The layers whose output the torch build puts in its first input's storage, seen in one
+    forward pass on torch's meta device (no data, no arithmetic): in training mode with autograd,
+    or in eval mode without. Equal to :func:`inplace_layers` when the build does what the
+    analysis assumes."""
+    require()
+    import torch
+
+    with torch.device("meta"):
+        model = build(analysis, inplace=inplace_layers(analysis, training=training)).train(training)
+        x = torch.empty(batch, *analysis.input)
+    shared: set[str] = set()
+    handles = _watch_in_place(model, analysis, shared)
+    try:
+        with torch.set_grad_enabled(training):
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return frozenset(shared)
+
+
+def measure_saved(
+    analysis: Analysis, batch: int = 2, device: str = "cpu", threads: int | None = None
+) -> SavedMeasurement:
+    """Run one forward pass of the training build and measure what autograd saves for backward.
+
+    The build is in training mode (batch norm saves the batch's statistics, dropout draws
+    masks), in the analysis' dtype, with the analysis' in-place layers in place
+    (:func:`inplace_layers` with ``training=True``); the parameters require gradients, the
+    input does not. A pack hook records the storage of every saved tensor; the parameters'
+    and buffers' storages are left out (they are weights, not activations). Nothing is run
+    backward. `threads` sets torch's intra-op threads (None: torch's default).
+    """
+    require()
+    import torch
+
+    dev = resolve_device(device)
+    dtype = _torch_dtype(analysis.dtype)
+    if batch < 1:
+        raise SpecError(f"--batch {batch}: must be at least 1", Location("--batch"))
+    start = time.perf_counter()
+    by_layer: dict[str, int] = {}
+    shared: set[str] = set()
+    seen: set[int] = set()
+
+    def result(failure: str | None = None) -> SavedMeasurement:
+        return SavedMeasurement(
+            name=analysis.name,
+            device=str(dev),
+            batch=batch,
+            dtype=analysis.dtype,
+            bytes=sum(by_layer.values()),
+            by_layer=by_layer,
+            tensors=len(seen),
+            in_place=frozenset(shared),
+            failure=failure,
+            seconds=time.perf_counter() - start,
+        )
+
+    try:
+        model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=True))
+    except LayerFailedError as exc:
+        return result(f"torch rejects layer {exc}")
+    model = _in_dtype(model, dtype).train()
+    weights = {_storage_key(t) for t in (*model.parameters(), *model.buffers())}
+    modules = dict(model.named_modules())
+    running = [INPUT]
+
+    def enter(name: str) -> Callable[[nn.Module, Any], None]:
+        def note(module: nn.Module, args: Any) -> None:
+            running[0] = name
+
+        return note
+
+    handles = [modules[layer.name].register_forward_pre_hook(enter(layer.name)) for layer in analysis.layers]
+    handles += _watch_in_place(model, analysis, shared)
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        key, size = _storage_key(tensor), tensor.untyped_storage().nbytes()
+        if size and key not in weights and key not in seen:
+            seen.add(key)
+            by_layer[running[0]] = by_layer.get(running[0], 0) + size
+        return tensor.detach()  # the graph keeps the storage (no address reused) but no reference cycle
+
+    x = torch.randn(batch, *analysis.input, generator=torch.Generator(dev).manual_seed(0), device=dev).to(dtype)
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = model(x)
+        del out  # frees the graph and what it saved
+    except LayerFailedError as exc:
+        by_layer.clear()
+        return result(f"torch fails at layer {exc}")
+    finally:
+        torch.set_num_threads(previous_threads)
+        for handle in handles:
+            handle.remove()
+    return result()
+
+
+@dataclass(frozen=True)
+class CudaPeaks:
+    """``torch.cuda.max_memory_allocated`` against the analytic peaks (bytes; allocator blocks
+    and cuDNN workspaces are in the measurement, not in the analysis)."""
+
+    inference_analytic: int
+    inference_measured: int
+    training_analytic: int
+    training_measured: int
+
+
+@dataclass(frozen=True)
+class MemoryCheck:
+    """The analytic saved-for-backward bytes against torch's (`measure_saved`), and on CUDA the peaks."""
+
+    name: str
+    device: str
+    batch: int
+    dtype: str
+    analytic: int
+    measured: int | None
+    layers: tuple[tuple[str, int, int], ...]
+    """(layer, analytic, measured) saved bytes for every layer where they differ."""
+    in_place: tuple[str, ...] = ()
+    """Layers the build ran in place where the analysis does not, or the reverse (none expected)."""
+    cuda: CudaPeaks | None = None
+    cuda_note: str = ""
+    """What was measured on CUDA, or why not."""
+    failure: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def difference(self) -> int | None:
+        """Measured minus analytic bytes."""
+        return None if self.measured is None else self.measured - self.analytic
+
+    @property
+    def relative(self) -> float | None:
+        """The difference as a fraction of the measurement."""
+        if self.measured is None:
+            return None
+        return (self.measured - self.analytic) / self.measured if self.measured else float(self.analytic != 0)
+
+    @property
+    def ok(self) -> bool:
+        """No failure and the analytic figure within 1% of torch's."""
+        return self.failure is None and self.relative is not None and abs(self.relative) <= MEMORY_TOLERANCE
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "name": self.name,
+            "device": self.device,
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "ok": self.ok,
+            "failure": self.failure,
+            "seconds": round(self.seconds, 3),
+            "saved_activation_bytes": {
+                "analytic": self.analytic,
+                "measured": self.measured,
+                "difference": self.difference,
+                "relative": self.relative,
+            },
+            "layers": [{"name": n, "analytic": a, "measured": m} for n, a, m in self.layers],
+            "in_place_differs": list(self.in_place),
+            "cuda": None if self.cuda is None else dict(vars(self.cuda)),
+            "cuda_note": self.cuda_note,
+        }
+
+
+def analytic_saved_by_layer(analysis: Analysis) -> dict[str, int]:
+    """Saved-for-backward bytes per layer at the analysis' batch, batch statistics included
+    (``Memory.saved_by_layer`` leaves out the per-batch-constant part)."""
+    size = units.DTYPE_BYTES[analysis.dtype]
+    _, _, shares = engine.saved_for_backward(analysis, size)
+    grad = engine._requires_grad(analysis)
+    out = {}
+    for layer in analysis.layers:
+        rule = layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, Args(layer.args))
+        fixed = sum(
+            s.elements * (s.bytes_per_element or size) for s in rule if s.tensor == "extra" and not s.per_sample
+        )
+        out[layer.name] = shares[layer.name] * analysis.batch + (fixed if grad[layer.name] else 0)
+    return out
+
+
+def verify_memory(
+    analysis: Analysis, device: str = "cpu", optimizer: str = "adam", threads: int | None = None
+) -> MemoryCheck:
+    """Compare the analytic saved-for-backward bytes with torch's at the analysis' batch and dtype.
+
+    On CUDA (`device` cuda) also measure ``torch.cuda.max_memory_allocated`` for an inference
+    forward pass and for one training step with `optimizer`, against the analytic peaks; on
+    CPU there is no allocator peak to read and :attr:`MemoryCheck.cuda_note` says so.
+    """
+    start = time.perf_counter()
+    memory = engine.memory(analysis, optimizer)
+    measured = measure_saved(analysis, batch=analysis.batch, device=device, threads=threads)
+    analytic_layers = analytic_saved_by_layer(analysis)
+    differing = tuple(
+        (layer.name, analytic_layers[layer.name], measured.by_layer.get(layer.name, 0))
+        for layer in analysis.layers
+        if measured.failure is None and analytic_layers[layer.name] != measured.by_layer.get(layer.name, 0)
+    )
+    cuda, note = None, "no CUDA peak: run with --device cuda on a machine with a GPU"
+    if measured.failure is None and resolve_device(device).type == "cuda":
+        cuda = _cuda_peaks(analysis, device, optimizer, memory)
+        note = "torch.cuda.max_memory_allocated, in excess of what was allocated before each run"
+    return MemoryCheck(
+        name=analysis.name,
+        device=measured.device,
+        batch=analysis.batch,
+        dtype=analysis.dtype,
+        analytic=memory.saved_activation_bytes,
+        measured=None if measured.failure else measured.bytes,
+        layers=differing,
+        in_place=tuple(sorted(measured.in_place ^ inplace_layers(analysis, training=True)))
+        if measured.failure is None
+        else (),
+        cuda=cuda,
+        cuda_note=note,
+        failure=measured.failure,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _cuda_peaks(analysis: Analysis, device: str, optimizer: str, memory: engine.Memory) -> CudaPeaks:
+    """Inference: the forward pass's peak above the weights (the input included, as in the
+    analysis). Training: weights, gradients, optimizer state and the step's activations, from
+    an empty device: one forward, backward and optimizer step."""
+    import torch
+
+    dev = resolve_device(device)
+    dtype = _torch_dtype(analysis.dtype)
+
+    def make(training: bool) -> nn.Module:
+        model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=training))
+        return _in_dtype(model, dtype).train(training)
+
+    def data() -> torch.Tensor:
+        return torch.randn(analysis.batch, *analysis.input, device=dev, dtype=dtype)
+
+    torch.cuda.synchronize(dev)
+    torch.cuda.empty_cache()
+    model = make(False)
+    base = torch.cuda.memory_allocated(dev)
+    torch.cuda.reset_peak_memory_stats(dev)
+    with torch.no_grad():
+        model(data())
+    torch.cuda.synchronize(dev)
+    inference = torch.cuda.max_memory_allocated(dev) - base
+    del model
+    torch.cuda.empty_cache()
+
+    base = torch.cuda.memory_allocated(dev)
+    torch.cuda.reset_peak_memory_stats(dev)
+    model = make(True)
+    params = list(model.parameters())
+    states = {"sgd": torch.optim.SGD(params, lr=0.1), "momentum": torch.optim.SGD(params, lr=0.1, momentum=0.9)}
+    opt = states.get(optimizer) or (torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam)(params)
+    model(data()).float().sum().backward()
+    opt.step()
+    torch.cuda.synchronize(dev)
+    training = torch.cuda.max_memory_allocated(dev) - base
+    del model, opt, params
+    torch.cuda.empty_cache()
+    return CudaPeaks(memory.peak_inference_bytes, inference, memory.training_bytes, training)
+
+
 # ---------------------------------------------------------------------------- presentation
 
 _HEADINGS: Final = {
@@ -776,3 +1172,34 @@ def verdict(result: VerifyResult) -> str:
     if result.totals.differs:
         parts.append(f"totals differ in {', '.join(result.totals.differs)}")
     return f"[bold red]✗ {name}[/]: {'; '.join(parts)} {where}"
+
+
+def memory_verdict(check: MemoryCheck) -> str:
+    """One line: the saved-for-backward bytes both ways, their difference, and the CUDA peaks or why none."""
+    where = f"({check.seconds:.1f} s, {check.device}, batch {check.batch}, {check.dtype})"
+    name = escape(check.name)
+    if check.failure is not None or check.measured is None:
+        return f"[bold red]✗ {name}[/] memory: {escape(check.failure or 'not measured')} {where}"
+    diff, rel = check.difference or 0, check.relative or 0.0
+    saved = (
+        f"saved for backward {units.human_bytes(check.analytic)} ({units.exact(check.analytic)} B), "
+        f"torch {units.exact(check.measured)} B: "
+        + ("equal" if diff == 0 else f"{diff:+,} B ({rel:+.3%}, tolerance ±{MEMORY_TOLERANCE:.0%})")
+    )
+    notes = []
+    if check.layers:
+        first, analytic, measured = check.layers[0]
+        notes.append(f"{len(check.layers)} layer(s) differ, first {escape(first)}: {analytic:,} ≠ {measured:,} B")
+    if check.in_place:
+        notes.append(f"in place in only one of analysis and build: {escape(', '.join(check.in_place[:5]))}")
+    if check.cuda is not None:
+        c = check.cuda
+        notes.append(
+            f"CUDA peaks (max_memory_allocated): inference {units.human_bytes(c.inference_measured)} vs analytic "
+            f"{units.human_bytes(c.inference_analytic)}, training step {units.human_bytes(c.training_measured)} "
+            f"vs analytic {units.human_bytes(c.training_analytic)}"
+        )
+    else:
+        notes.append(escape(check.cuda_note))
+    mark = f"[green]✓ {name}[/]" if check.ok else f"[bold red]✗ {name}[/]"
+    return f"{mark} memory: {saved}; {'; '.join(notes)} {where}"
