@@ -461,20 +461,30 @@ def verify(
     sets: SetOpt = None,
     fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
     all_rows: Annotated[bool, typer.Option("--all-rows", help="List every layer, not only those that differ.")] = False,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the bytes "
+            "autograd saves for backward with the analytic figure (within 1%); on CUDA also the allocator's peaks.",
+        ),
+    ] = False,
 ) -> None:
     """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
-    fvcore flops and activations with the analytic figures; exit 1 on any mismatch."""
+    fvcore flops and activations with the analytic figures (with --memory, the saved-for-backward
+    bytes too); exit 1 on any mismatch."""
     from archcost import torchcheck  # imports torch and fvcore only when verify runs
 
     refs = list(dict.fromkeys([*(spec.bundled_names() if every else []), *(spec_refs or [])]))  # each once
     console, progress = _console(), Console(stderr=True, highlight=False)
     results = []
+    memory_checks: list[torchcheck.MemoryCheck] = []
     with _bad_input():
         if not refs:
             raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
         torchcheck.require()
         torchcheck.resolve_device(device)
-        analyses = [analyze_ref(ref, sets) for ref in refs]  # every spec loads before the slow part starts
+        analyses = [analyze_ref(ref, sets, batch=batch) for ref in refs]  # every spec loads before the slow part
         for i, analysis in enumerate(analyses, 1):
             if len(analyses) > 1:
                 progress.print(f"[dim][{i}/{len(analyses)}] verifying {escape(analysis.name)}…[/]")
@@ -486,9 +496,18 @@ def verify(
                 if result.failure is None:
                     console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
                 console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
-    failed = [r.name for r in results if not r.ok]
+            if memory:
+                check = torchcheck.verify_memory(analysis, device=device)
+                memory_checks.append(check)
+                if fmt is VerifyFormat.table:
+                    console.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
+    checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
+    failed = [r.name for r, m in zip(results, checks, strict=True) if not r.ok or (m is not None and not m.ok)]
     if fmt is VerifyFormat.json:
-        typer.echo(json.dumps({"ok": not failed, "results": [r.as_dict() for r in results]}, indent=2))
+        dicts = [
+            {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
+        ]
+        typer.echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
     elif len(results) > 1:
         summary = f"{len(results) - len(failed)} of {len(results)} specs agree with torch + fvcore"
         console.print(
