@@ -403,3 +403,45 @@ def test_fvcore_counts_the_in_place_build_the_same(name: str) -> None:
             counts.append(dict(flops.by_module()))
     assert counts[0] == counts[1]
     assert counts[0][""] == sum(torchcheck.fvcore_flops(layer) for layer in analysis.layers)
+
+
+# ---------------------------------------------------------------------------- archcost verify --memory
+
+
+def run_verify(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from archcost.cli import app
+
+    result = CliRunner().invoke(app, ["verify", *args])
+    return result.exit_code, result.output
+
+
+def test_cli_verify_memory() -> None:
+    code, out = run_verify("lenet5", "--memory", "--batch", "2")
+    assert code == 0, out
+    # lenet5 at batch 2, fp32, by hand: c1 saves the input, 2·1·32·32·4 = 8192; tanh1, tanh3,
+    # tanh5 and tanh6 save their outputs, 2·4·(6·28·28 + 16·10·10 + 120 + 84) = 52,064, which
+    # s2, s4, f6 (through the flatten view) and the last linear save again; c3 and c5 save the
+    # pools' outputs, 2·4·(6·14·14 + 16·5·5) = 12,608
+    assert 8192 + 52_064 + 12_608 == 72_864
+    assert "✓ lenet5 memory: saved for backward 71.2 KiB (72,864 B), torch 72,864 B: equal" in out
+
+
+def test_cli_verify_memory_json_and_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setitem(layers.KINDS, "tanh", replace(KINDS["tanh"], saved=KINDS["gelu"].saved))  # input, not output
+    code, out = run_verify("lenet5", "--memory", "-b", "2", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    memory = data["results"][0]["memory"]
+    assert data["ok"] is False and data["results"][0]["ok"] is True and memory["ok"] is False
+    # the wrong rule has each tanh keep its input (c1, c3, c5, f6's outputs) while the next layer
+    # still keeps the tanh's output: 2·4·(6·28·28 + 16·10·10 + 120 + 84) = 52,064 B too many
+    assert memory["saved_activation_bytes"] == {
+        "analytic": 72_864 + 52_064,
+        "measured": 72_864,
+        "difference": -52_064,
+        "relative": -52_064 / 72_864,
+    }
