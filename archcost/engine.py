@@ -4,14 +4,14 @@ propagates shapes, costs and receptive fields in one pass, in execution order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Pair, Shape
-from archcost.spec import RESERVED, Block, Item, Raw, Spec
+from archcost.spec import RESERVED, Block, Item, Raw, Spec, gc_paused
 
 INPUT: Final = "input"
 """The producer name of the network input."""
@@ -21,12 +21,13 @@ INPUT: Final = "input"
 class Limits:
     """Bounds on expansion, so that a hostile spec fails fast instead of eating memory."""
 
-    max_layers: int = 1_000_000
+    max_layers: int = 200_000
+    """Leaf layers: over 200 times the largest bundled network (864); a few seconds and 200 MB to reach."""
     max_repeat: int = 100_000
     max_nesting: int = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerResult:
     """One leaf layer: where it sits, what it reads, its output and its costs (one sample)."""
 
@@ -92,8 +93,7 @@ class Analysis:
         return depth[self.layers[-1].name]
 
 
-@dataclass(frozen=True)
-class _Tensor:
+class _Tensor(NamedTuple):  # a tuple: made once per layer, cheaper than a frozen dataclass
     producer: str
     shape: Shape
     rf: Pair = (1, 1)
@@ -141,18 +141,10 @@ class _Expander:
         return out
 
     def value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> Any:
-        def one(v: Any, loc: Location) -> Any:
-            if isinstance(v, str) and expr.is_expression(v):
-                try:
-                    return expr.evaluate(v, scope)
-                except expr.ExprError as exc:
-                    raise SpecError(f"in {v!r}: {exc}", _at(loc, path)) from None
-            return v
-
         if isinstance(raw.value, list):
             locs = getattr(raw.value, "locs", [raw.loc] * len(raw.value))
-            return [one(v, vl) for v, vl in zip(raw.value, locs, strict=True)]
-        return one(raw.value, raw.loc)
+            return [_evaluate(v, scope, vl, path) for v, vl in zip(raw.value, locs, strict=True)]
+        return _evaluate(raw.value, scope, raw.loc, path)
 
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
@@ -266,18 +258,19 @@ class _Expander:
         return self.sequence(item.post, out, local, path, siblings)
 
     def block(self, block: Block, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
-        caller = self.scope(local, t)
-        bound: dict[str, expr.Value] = {}
+        caller = _LazyScope(self, local, t)
+        own = _LazyScope(self, {}, t)  # the block's scope as it fills: defaults and lets see earlier ones
+        inner: dict[str, expr.Value] = {}
         for pname, default in block.params.items():
             if pname in item.args:
-                bound[pname] = self.value(item.args[pname], caller, path)
+                value = self.value(item.args[pname], caller, path)
             elif default is not None:
-                bound[pname] = self.value(default, self.scope(bound, t), path)
+                value = self.value(default, own, path)
             else:
                 raise SpecError(f"block {block.name!r} needs the argument {pname!r}", _at(item.loc, path))
-        inner: dict[str, expr.Value] = dict(bound)
+            inner[pname] = own[pname] = value
         for lname, raw in block.let.items():
-            inner[lname] = self.value(raw, self.scope(inner, t), path)
+            inner[lname] = own[lname] = self.value(raw, own, path)
         body = block.layers
         if (
             len(body) == 1
@@ -291,28 +284,27 @@ class _Expander:
 
     def leaf(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
-        scope = self.scope(local, t)
+        scope = _LazyScope(self, local, t)
         values: dict[str, Any] = {}
         for arg in kind.args:
             raw = item.args.get(arg.name)
-            value = arg.default if raw is None else self.value(raw, scope, path)
             try:
-                values[arg.name] = layers.coerce(arg, value)
+                values[arg.name] = _default(arg) if raw is None else layers.coerce(arg, self.value(raw, scope, path))
             except ValueError as exc:
                 loc = raw.loc if raw is not None else item.loc
                 raise SpecError(f"{item.kind}: {exc}", _at(loc, path)) from None
-        return self.record(item.kind, [t], Args(values), path, item.loc)
+        return self.record(item.kind, [t], values, path, item.loc)
 
     def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
-        return self.record(kind, ins, Args({}), _join(path, name), loc)
+        return self.record(kind, ins, {}, _join(path, name), loc)
 
-    def record(self, kind_name: str, ins: list[_Tensor], args: Args, path: str, loc: Location) -> _Tensor:
+    def record(self, kind_name: str, ins: list[_Tensor], values: dict[str, Any], path: str, loc: Location) -> _Tensor:
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _at(loc, path))
         kind = layers.KINDS[kind_name]
-        shapes = tuple(i.shape for i in ins)
+        shapes = (ins[0].shape,) if len(ins) == 1 else tuple(i.shape for i in ins)
         try:
-            cost = kind.infer(shapes, args)
+            cost = kind.infer(shapes, Args(values))
         except layers.ShapeError as exc:
             raise SpecError(f"{kind_name}: {exc}", _at(loc, path)) from None
         if any(d <= 0 for d in cost.output):
@@ -332,7 +324,7 @@ class _Expander:
                 activations=layers.prod(cost.output),
                 rf=rf,
                 jump=jump,
-                args=dict(args),
+                args=values,
                 explain=cost.explain,
                 loc=loc,
             )
@@ -341,10 +333,13 @@ class _Expander:
 
 
 def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
-    spatial = [i for i in ins if len(i.shape) != 3 or i.shape[1:] == cost.output[1:]]
-    ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
-    rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
-    jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
+    if len(ins) == 1:
+        rf, jump = ins[0].rf, ins[0].jump
+    else:
+        spatial = [i for i in ins if len(i.shape) != 3 or i.shape[1:] == cost.output[1:]]
+        ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
+        rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
+        jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
     if cost.kernel is None:  # sees the whole map
         shape_in = ins[0].shape
         kernel = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (1, 1)
@@ -353,6 +348,61 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]
         kernel, stride = cost.kernel, cost.stride
     rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
     return rf, (jump[0] * stride[0], jump[1] * stride[1])
+
+
+_DEFAULTS: dict[layers.Arg, Any] = {}
+
+
+def _default(arg: layers.Arg) -> Any:
+    """`arg`'s default in normal form, coerced once per argument rather than once per layer."""
+    if arg not in _DEFAULTS:
+        _DEFAULTS[arg] = layers.coerce(arg, arg.default)  # ValueError for a required one (the loader refuses that)
+    return _DEFAULTS[arg]
+
+
+def _evaluate(value: Any, scope: Mapping[str, expr.Value], loc: Location, path: str) -> Any:
+    """`value` itself, or its value in `scope` if it is an expression."""
+    if isinstance(value, str) and expr.is_expression(value):
+        try:
+            return expr.evaluate(value, scope)
+        except expr.ExprError as exc:
+            raise SpecError(f"in {value!r}: {exc}", _at(loc, path)) from None
+    return value
+
+
+class _LazyScope(Mapping[str, expr.Value]):
+    """The names an expression sees (:meth:`_Expander.scope`), built only when an expression reads one.
+
+    Most layer arguments are literals, so most layers never build it. Names set on it (a block's
+    parameters and lets, in order) go on top of the scope, as ``scope(inner, t)`` would put them.
+    """
+
+    def __init__(self, expander: _Expander, local: Mapping[str, expr.Value], t: _Tensor) -> None:
+        self.expander, self.local, self.t = expander, local, t
+        self.added: dict[str, expr.Value] = {}
+        self.built: dict[str, expr.Value] | None = None
+
+    def _scope(self) -> dict[str, expr.Value]:
+        if self.built is None:
+            self.built = self.expander.scope({**self.local, **self.added}, self.t)
+        return self.built
+
+    def __setitem__(self, key: str, value: expr.Value) -> None:
+        self.added[key] = value
+        if self.built is not None:
+            self.built[key] = value
+
+    def __getitem__(self, key: str) -> expr.Value:
+        return self._scope()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._scope()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._scope())
+
+    def __len__(self) -> int:
+        return len(self._scope())
 
 
 def _at(loc: Location, path: str) -> Location:
@@ -425,7 +475,8 @@ def analyze(
     scope = model_scope(spec, overrides or {})
     shape_in = input_override or input_shape(spec, scope)
     expander = _Expander(spec, scope, limits or Limits())
-    expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
+    with gc_paused():
+        expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
     if not expander.layers:
         raise SpecError("the spec has no layers once its `when` conditions are applied", Location(spec.file))
     result = tuple(expander.layers)

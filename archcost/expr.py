@@ -9,6 +9,7 @@ passed to ``eval``. Allowed: numbers, strings, booleans, names from the scope,
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -22,6 +23,9 @@ MAX_MAGNITUDE = 10**30
 
 MAX_TEXT = 1000
 """Longest text an expression may build."""
+
+MAX_SOURCE = 1000
+"""Longest expression, in characters (the bundled specs' longest is under 100)."""
 
 
 class ExprError(ValueError):
@@ -99,17 +103,36 @@ def source_of(text: str) -> str:
 
 def evaluate(text: str, scope: Mapping[str, Value]) -> Value:
     """Evaluate ``$name`` or ``$(expression)`` in `scope`."""
-    source = source_of(text)
+    tree = _parsed(text)
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        return _eval(tree, scope)
+    except RecursionError:
+        raise ExprError("the expression nests too deeply") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> ast.expr:
+    """The syntax tree of ``$name`` or ``$(expression)``, parsed once per text (a spec repeats a few)."""
+    source = source_of(text)
+    if len(source) > MAX_SOURCE:
+        raise ExprError(f"the expression is longer than {MAX_SOURCE:,} characters")
+    try:
+        return ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:
         raise ExprError(f"cannot parse expression {source!r}: {exc.msg}") from None
-    return _eval(tree.body, scope)
+    except (RecursionError, MemoryError):  # CPython's parser gives up on very deep nesting
+        raise ExprError("the expression nests too deeply") from None
 
 
 def names_in(text: str) -> set[str]:
-    """The scope names an expression reads (function names excluded)."""
-    tree = ast.parse(source_of(text).strip(), mode="eval")
+    """The scope names an expression reads (function names excluded); SyntaxError if it is not Python."""
+    source = source_of(text)
+    if len(source) > MAX_SOURCE:
+        raise ExprError(f"the expression is longer than {MAX_SOURCE:,} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExprError("the expression nests too deeply") from None
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
 
@@ -154,6 +177,8 @@ def _eval(node: ast.expr, scope: Mapping[str, Value]) -> Value:
             return _check(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:
             raise ExprError("division by zero") from None
+        except OverflowError:
+            raise ExprError("the result is too large") from None
         except TypeError:
             raise ExprError(f"cannot apply {type(node.op).__name__} to {left!r} and {right!r}") from None
     if isinstance(node, ast.UnaryOp):

@@ -7,21 +7,26 @@ when the engine expands the spec with the input shapes known.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from yaml.composer import ComposerError
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
 
 FORMAT_VERSION: Final = 1
-MAX_YAML_NODES: Final = 200_000
-"""A YAML document (aliases expanded) larger than this is refused: no real spec is near it."""
+MAX_YAML_NODES: Final = 1_000_000
+"""A YAML document (aliases expanded) larger than this is refused: no real spec is near it
+(a flat list of 100,000 layers is about 250,000 nodes; keys are not counted)."""
+MAX_YAML_DEPTH: Final = 200
+"""Mappings and lists nested deeper than this are refused (bundled specs nest at most 16 deep)."""
 
 CONTAINERS: Final = ("sequential", "parallel", "residual")
 RESERVED: Final = ("cin", "hin", "win")
@@ -97,78 +102,299 @@ class YList(list[Any]):
         self.locs: list[Location] = []
 
 
-def _loc(node: yaml.Node, file: str) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+def _loc(mark: Any, file: str) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+_STR: Final = "tag:yaml.org,2002:str"
+_INT: Final = "tag:yaml.org,2002:int"
+_NULL: Final = "tag:yaml.org,2002:null"
+_MERGE: Final = "tag:yaml.org,2002:merge"
+_TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
+_SCALAR, _ALIAS, _MAP_START = yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent
+_ENDS: Final = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+class _NotLikePyYAMLError(Exception):
+    """libyaml places this text's nodes otherwise than PyYAML: read it with PyYAML."""
+
+
+def _document(loader: Any, file: str) -> list[Any] | None:
+    """The events of the stream's one document (None if it is empty), checked as PyYAML's composer
+    checks them (undefined alias, duplicate anchor, a second document), in the same order.
+
+    Stops at once on nesting deeper than MAX_YAML_DEPTH: both parsers slow down with the depth.
+    """
+    libyaml = not isinstance(loader, yaml.SafeLoader)
+    loader.get_event()  # stream start
+    if loader.check_event(yaml.StreamEndEvent):
+        return None
+    loader.get_event()  # document start
+    events: list[Any] = []  # YAML events (the stubs type their marks loosely)
+    anchors: dict[str, Any] = {}
+    flow_maps: list[bool] = []  # per open collection: a flow mapping {...}?
+    depth = 0
+    while not events or depth:
+        event: Any = loader.get_event()
+        if (
+            libyaml
+            and isinstance(event, yaml.ScalarEvent)
+            and not event.value
+            and not event.style
+            and flow_maps[-1:] == [True]
+        ):
+            raise _NotLikePyYAMLError  # an empty value in {...}: libyaml marks the next token, PyYAML the colon
+        mark: Any = event.start_mark
+        if event.__class__ is _ALIAS:
+            if event.anchor not in anchors:
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
+        elif isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            if event.anchor in anchors:
+                raise ComposerError(
+                    f"found duplicate anchor {event.anchor!r}; first occurrence",
+                    anchors[event.anchor],
+                    "second occurrence",
+                    mark,
+                )
+            anchors[event.anchor] = mark
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", _loc(event.start_mark, file))
+            flow_maps.append(isinstance(event, yaml.MappingStartEvent) and bool(event.flow_style))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            flow_maps.pop()
+        events.append(event)
+    loader.get_event()  # document end
+    if not loader.check_event(yaml.StreamEndEvent):
+        raise ComposerError(
+            "expected a single document in the stream",
+            events[0].start_mark,
+            "but found another document",
+            loader.get_event().start_mark,
+        )
+    return events
+
+
+@dataclass(slots=True)
+class _Anchored:
+    """What an anchor names: its first event, tag and value, and what an alias to it adds."""
+
+    event: Any
+    tag: str
+    value: Any = None
+    nodes: int = 1
+    height: int = 0
+    open: bool = False
+
+
+@dataclass(slots=True)
+class _Open:
+    """A mapping or list being built."""
+
+    value: Any  # YMap or YList
+    is_map: bool
+    anchor: str | None
+    nodes_before: int
+    height: int = 0  # of its highest child so far (a scalar 0, a list or mapping 1 + its own)
+    key: str | None = None
+    key_loc: Location | None = None
 
 
 class _Builder:
-    """Turns a composed YAML node tree into YMap/YList/scalars, checking what PyYAML lets pass."""
+    """Turns a document's YAML events into YMap/YList/scalars, checking what PyYAML lets pass.
+
+    Iterative (no recursion, whatever the nesting), with the limits: MAX_YAML_DEPTH levels and
+    MAX_YAML_NODES nodes with aliases expanded (mapping keys not counted). An alias reuses the
+    value built for its anchor, so an alias bomb costs nothing until the count refuses it.
+    """
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.nodes = 0
         self.constructor = yaml.constructor.SafeConstructor()
+        self.resolver: Any = yaml.resolver.Resolver()
+        self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
 
-    def build(self, node: yaml.Node) -> Any:
-        if node.tag == "tag:yaml.org,2002:timestamp" and isinstance(node, yaml.ScalarNode):
-            raise SpecError(f"{node.value!r} reads as a date; quote it if it is text", _loc(node, self.file))
-        if node.tag not in _PLAIN_TAGS:
-            raise SpecError(
-                f"YAML tag {node.tag!r} is not allowed: a spec holds plain mappings, lists and scalars",
-                _loc(node, self.file),
-            )
-        self.nodes += 1
-        if self.nodes > MAX_YAML_NODES:
-            raise SpecError(
-                f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)", _loc(node, self.file)
-            )
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
-        if isinstance(node, yaml.SequenceNode):
-            seq = YList(_loc(node, self.file))
-            for child in node.value:
-                seq.append(self.build(child))
-                seq.locs.append(_loc(child, self.file))
-            return seq
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+    def build(self, events: list[Any]) -> Any:
+        file = self.file
+        anchors: dict[str, _Anchored] = {}
+        stack: list[_Open] = []
+        nodes = 0
+        root: Any = None
+        for event in events:
+            cls = event.__class__
+            if cls in _ENDS:
+                done = stack.pop()
+                if done.anchor is not None:
+                    anchored = anchors[done.anchor]
+                    anchored.nodes, anchored.height, anchored.open = nodes - done.nodes_before, done.height + 1, False
+                if stack:
+                    stack[-1].height = max(stack[-1].height, done.height + 1)
+                continue
+            top = stack[-1] if stack else None
+            if top is not None and top.is_map and top.key is None:
+                top.key, top.key_loc = self._key(event, anchors, top.value)
+                continue
+            if cls is _SCALAR:
+                tag = self._tag(event)
+                value = self._value_scalar(event, tag)
+                height = 0
+                nodes += 1
+                loc = Location(file, event.start_mark.line + 1, event.start_mark.column + 1)
+                if event.anchor is not None:
+                    anchors[event.anchor] = _Anchored(event, tag, value)
+            elif cls is _ALIAS:
+                anchored = anchors[event.anchor]
+                mark = anchored.event.start_mark
+                loc = Location(file, mark.line + 1, mark.column + 1)
+                if anchored.open:
+                    raise SpecError("this list or mapping contains an alias to itself (endless YAML)", loc)
+                if anchored.value is None and isinstance(anchored.event, yaml.ScalarEvent):
+                    anchored.value = self._value_scalar(anchored.event, anchored.tag)
+                value, height = anchored.value, anchored.height
+                nodes += anchored.nodes
+                if len(stack) + height > MAX_YAML_DEPTH:
+                    raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", self._at(event.start_mark))
+            else:  # a mapping or a list starts
+                tag = self._tag(event)
+                loc = Location(file, event.start_mark.line + 1, event.start_mark.column + 1)
+                if tag not in _PLAIN_TAGS:
+                    raise self._not_plain(tag, event.start_mark)
+                if len(stack) >= MAX_YAML_DEPTH:
+                    raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", loc)
+                is_map = cls is _MAP_START
+                value = YMap(loc) if is_map else YList(loc)
+                height = 1
+                nodes += 1
+                stack.append(_Open(value, is_map, event.anchor, nodes - 1))
+                if event.anchor is not None:
+                    anchors[event.anchor] = _Anchored(event, tag, value, open=True)
+            if nodes > MAX_YAML_NODES:
+                raise SpecError(
+                    f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)",
+                    self._at(event.start_mark),
+                )
+            if top is None:
+                root = value
+                continue
+            if top.is_map:
+                out: Any = top.value
+                key = top.key
+                out[key] = value
+                out.key_locs[key] = top.key_loc
+                out.value_locs[key] = loc
+                top.key = None
+            else:
+                top.value.append(value)
+                top.value.locs.append(loc)
+            top.height = max(top.height, height)
+        return root
 
-    def _mapping(self, node: yaml.MappingNode) -> YMap:
-        out = YMap(_loc(node, self.file))
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SpecError("YAML merge keys (<<) are not supported; use a block", _loc(key_node, self.file))
-            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                raise SpecError(f"a key must be a name, got {key!r}", _loc(key_node, self.file))
-            if key in out:
-                first = out.key_locs[key].line
-                raise SpecError(f"duplicate key {key!r} (first given on line {first})", _loc(key_node, self.file))
-            out[key] = self.build(value_node)
-            out.key_locs[key] = _loc(key_node, self.file)
-            out.value_locs[key] = _loc(value_node, self.file)
-        return out
+    def _key(self, event: Any, anchors: dict[str, _Anchored], out: YMap) -> tuple[str, Location]:
+        """A mapping key: a name, once in the mapping."""
+        if event.__class__ is _ALIAS:
+            anchor: Any = event.anchor
+            anchored = anchors[anchor]
+            key_event, tag = anchored.event, anchored.tag
+        else:
+            key_event, tag = event, self._tag(event)
+            if event.anchor is not None:
+                anchors[event.anchor] = _Anchored(event, tag, open=isinstance(event, yaml.CollectionStartEvent))
+        where = self._at(key_event.start_mark)
+        if tag == _MERGE:
+            raise SpecError("YAML merge keys (<<) are not supported; use a block", where)
+        key = self._scalar(key_event, tag) if isinstance(key_event, yaml.ScalarEvent) else None
+        if not isinstance(key, str):
+            raise SpecError(f"a key must be a name, got {key!r}", where)
+        if key in out:
+            first = out.key_locs[key].line
+            raise SpecError(f"duplicate key {key!r} (first given on line {first})", where)
+        return key, where
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.style is None and node.tag == "tag:yaml.org,2002:str" and _FLOAT_RE.match(node.value):
-            return float(node.value)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
+    def _tag(self, event: Any) -> str:
+        """The event's tag, resolved as PyYAML's composer does (a scalar's from its text, cached)."""
+        tag: str | None = getattr(event, "tag", None)
+        if tag is None or tag == "!":
+            if isinstance(event, yaml.ScalarEvent):
+                key = (event.value, event.implicit)
+                found = self.resolved.get(key)
+                if found is None:
+                    found = self.resolved[key] = str(self.resolver.resolve(yaml.ScalarNode, *key))
+                return found
+            kind = yaml.MappingNode if isinstance(event, yaml.MappingStartEvent) else yaml.SequenceNode
+            return str(self.resolver.resolve(kind, None, event.implicit))
+        return tag
+
+    def _value_scalar(self, event: Any, tag: str) -> Any:
+        """A scalar in a value's place: only plain tags, no dates."""
+        if tag not in _PLAIN_TAGS:
+            if tag == _TIMESTAMP:
+                raise SpecError(f"{event.value!r} reads as a date; quote it if it is text", self._at(event.start_mark))
+            raise self._not_plain(tag, event.start_mark)
+        return self._scalar(event, tag)
+
+    def _not_plain(self, tag: str, mark: Any) -> SpecError:
+        return SpecError(
+            f"YAML tag {tag!r} is not allowed: a spec holds plain mappings, lists and scalars", self._at(mark)
+        )
+
+    def _scalar(self, event: Any, tag: str) -> Any:
+        text = event.value
+        if tag == _STR:  # the commonest cases first, without the constructor's bookkeeping
+            if not event.style and _FLOAT_RE.match(text):  # plain: None (PyYAML) or "" (libyaml)
+                return float(text)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
+            return text
+        if tag == _INT and text.isdecimal() and (text == "0" or text[0] != "0"):  # no sign, _, base or 0 prefix
+            return int(text)
+        if tag == _NULL:
+            return None
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
         try:
             value = self.constructor.construct_object(node)
         except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
-            tag = node.tag.rsplit(":", 1)[-1]
-            raise SpecError(f"cannot read {node.value!r} as {tag} ({exc})", _loc(node, self.file)) from None
+            name = tag.rsplit(":", 1)[-1]
+            reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+            raise SpecError(f"cannot read {event.value!r} as {name} ({reason})", self._at(event.start_mark)) from None
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise SpecError(
-            f"unsupported YAML value {node.value!r} ({type(value).__name__}); quote it if it is text",
-            _loc(node, self.file),
+            f"unsupported YAML value {event.value!r} ({type(value).__name__}); quote it if it is text",
+            self._at(event.start_mark),
         )
+
+    def _at(self, mark: Any) -> Location:
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+
+_FAST_LOADER: Final = getattr(yaml, "CSafeLoader", None)
+"""libyaml's loader when PyYAML was built with it (the usual wheels are): several times faster."""
+
+
+def _events(text: str, file: str) -> list[Any] | None:
+    """The document's events: from libyaml if it reads the text, else from PyYAML's own parser,
+    whose error messages and positions are the ones archcost has always reported."""
+    # PyYAML refuses tabs and ? (complex keys) in some places where libyaml accepts them: those texts go to
+    # PyYAML, so that archcost reads every text as it always has (no bundled spec has either)
+    if _FAST_LOADER is not None and "\t" not in text and "?" not in text:
+        loader = _FAST_LOADER(text)
+        try:
+            return _document(loader, file)
+        except (yaml.YAMLError, _NotLikePyYAMLError):
+            pass
+        finally:
+            loader.dispose()
+    loader = yaml.SafeLoader(text)
+    try:
+        return _document(loader, file)
+    finally:
+        loader.dispose()
 
 
 def parse_yaml(text: str, file: str) -> Any:
     """Safe-load one YAML document, keeping positions; SpecError on any YAML problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        events = _events(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -177,9 +403,9 @@ def parse_yaml(text: str, file: str) -> Any:
         raise SpecError(f"invalid YAML: {problem}", Location(file, line, column)) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", Location(file)) from None
-    if node is None:
+    if events is None:
         raise SpecError("the spec is empty", Location(file, 1))
-    return _Builder(file).build(node)
+    return _Builder(file).build(events)
 
 
 def parse_scalar(text: str) -> Any:
@@ -537,17 +763,38 @@ MAX_EXTENDS: Final = 8
 SCALING_KEYS: Final = ("width", "depth", "resolution")
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a spec's (or an analysis') many small objects are made.
+
+    They all live on, so its passes find nothing; on a 100,000-layer spec they took about half
+    the time. Nested uses are fine: only the outermost turns it back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_text(text: str, file: str = "<spec>", base: Path | None = None, _chain: tuple[str, ...] = ()) -> Spec:
     """Parse and validate spec text; SpecError with file and line on any problem.
 
     `base` is the folder a relative ``extends`` is resolved against (the spec file's own).
     """
+    with gc_paused():
+        return _load_text(text, file, base, _chain)
+
+
+def _load_text(text: str, file: str, base: Path | None, chain: tuple[str, ...]) -> Spec:
     doc = parse_yaml(text, file)
     if not isinstance(doc, YMap):
         raise _fail("a spec is a mapping with keys such as name, input and layers", Location(file, 1))
     _check_keys(doc, list(TOP_KEYS), "the spec")
     if "extends" in doc:
-        return _extend(doc, file, base, _chain)
+        return _extend(doc, file, base, chain)
     for key in ("archcost", "name", "input", "layers"):
         if key not in doc:
             raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
@@ -772,16 +1019,24 @@ def _calls(items: tuple[Item, ...]) -> Iterator[Item]:
 
 
 def _check_recursion(blocks: Mapping[str, Block]) -> None:
-    def visit(name: str, path: list[str]) -> None:
-        for call in _calls(blocks[name].layers):
-            if call.kind in blocks:
+    """Refuse a block that calls itself, directly or through others (depth-first, each block once)."""
+    done: set[str] = set()  # blocks whose every call chain was followed: no cycle through them
+    for root in blocks:
+        if root in done:
+            continue
+        path = [root]
+        pending = [_calls(blocks[root].layers)]
+        while pending:
+            call = next(pending[-1], None)
+            if call is None:
+                pending.pop()
+                done.add(path.pop())
+            elif call.kind in blocks and call.kind not in done:
                 if call.kind in path:
                     cycle = " → ".join([*path[path.index(call.kind) :], call.kind])
                     raise _fail(f"block {call.kind!r} uses itself ({cycle})", call.loc)
-                visit(call.kind, [*path, call.kind])
-
-    for name in blocks:
-        visit(name, [name])
+                path.append(call.kind)
+                pending.append(_calls(blocks[call.kind].layers))
 
 
 # ---------------------------------------------------------------------------- bundled specs
@@ -789,7 +1044,7 @@ def _check_recursion(blocks: Mapping[str, Block]) -> None:
 
 def bundled_dir() -> Path:
     """The folder of bundled specs: inside the installed package, or `specs/` in a checkout."""
-    packaged = Path(str(resources.files("archcost"))) / "specs"
+    packaged = Path(__file__).resolve().parent / "specs"  # as importlib.resources.files finds it
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "specs"

@@ -160,6 +160,8 @@ def limits_table() -> str:
         f"| copies made by one `repeat` | {limits.max_repeat:,} | `engine.Limits.max_repeat` |",
         f"| nesting depth | {limits.max_nesting:,} | `engine.Limits.max_nesting` |",
         f"| YAML nodes, aliases expanded | {spec.MAX_YAML_NODES:,} | `spec.MAX_YAML_NODES` |",
+        f"| YAML nesting (mappings and lists) | {spec.MAX_YAML_DEPTH:,} levels | `spec.MAX_YAML_DEPTH` |",
+        f"| length of an expression | {expr.MAX_SOURCE:,} characters | `expr.MAX_SOURCE` |",
         f"| magnitude of any number an expression produces | 10^{round(math.log10(expr.MAX_MAGNITUDE))} "
         "| `expr.MAX_MAGNITUDE` |",
         "| exponent of `**` | 64 | `expr` |",
