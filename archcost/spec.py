@@ -7,6 +7,7 @@ when the engine expands the spec with the input shapes known.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Iterator, Mapping
@@ -867,9 +868,12 @@ def _extend(doc: YMap, file: str, base: Path | None, chain: tuple[str, ...]) -> 
         raise _fail(f"extends goes round in a circle or too deep: {' → '.join([*chain, ref])}", where)
     try:
         path = resolve(ref, base)
+        text = path.read_text(encoding="utf-8")
     except SpecError as exc:
         raise _fail(exc.message, where) from None
-    parent = load_text(path.read_text(encoding="utf-8"), _shown(path), path.parent, (*chain, ref))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {ref}: {exc}", where) from None
+    parent = _parent(text, _shown(path), path.parent, (*chain, ref))
     params = dict(parent.params)
     if "params" in doc:
         pmap = doc["params"]
@@ -886,6 +890,13 @@ def _extend(doc: YMap, file: str, base: Path | None, chain: tuple[str, ...]) -> 
     _check_scaling(meta, params, doc)
     name = _literal(doc["name"], doc.value_locs["name"], "name", str)
     return Spec(name, file, parent.input, parent.input_loc, params, parent.blocks, parent.layers, meta)
+
+
+@functools.lru_cache(maxsize=64)
+def _parent(text: str, file: str, base: Path, chain: tuple[str, ...]) -> Spec:
+    """A spec that another extends, parsed once per process and text (`archcost list` would
+    otherwise parse EfficientNet-B0 again for each of B1-B7). Nothing changes a Spec."""
+    return load_text(text, file, base, chain)
 
 
 def _meta(doc: YMap) -> dict[str, Any]:
