@@ -221,6 +221,8 @@ class _Expander:
                 continue
             name = siblings.claim(branch.name, path, branch.loc)
             outs.append(self.item(branch, t, local, _join(path, name)))
+        if not outs:
+            raise SpecError("every branch of this parallel is switched off by its `when`", _at(item.loc, path))
         merge = str(item.args["merge"].value)
         return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
 

@@ -233,3 +233,10 @@ def test_efficientnet_compound_scaling_roughly_doubles_macs_per_step() -> None:
     assert all(1.5 < r < 2.7 for r in ratios), ratios
     rule = (1.2 * 1.1**2 * 1.15**2) ** 7
     assert abs(macs[7] / macs[0] / rule - 1) < 0.10
+
+
+def test_a_parallel_with_every_branch_off_is_an_error() -> None:
+    body = "layers:\n  - parallel: {merge: add, branches: [{relu: {when: false}}, {relu: {when: false}}]}\n"
+    with pytest.raises(SpecError, match="every branch") as info:
+        run(body)
+    assert info.value.location.line == 5
