@@ -298,23 +298,61 @@ def gallery(
     text = report.gallery(entries)
     if output is None:
         sys.stdout.write(text)
-    elif check_only:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
-        if current != text:
-            typer.echo(f"{output} is out of date: run `archcost gallery {output}`", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"{output} is up to date")
-    else:
+        return
+    with _bad_input():
+        if check_only:
+            try:
+                current = output.read_text(encoding="utf-8") if output.is_file() else ""
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SpecError(f"cannot read {output}: {exc}", Location(str(output))) from None
+            if current != text:
+                typer.echo(f"{output} is out of date: run `archcost gallery {output}`", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"{output} is up to date")
+            return
         write_atomic(output, text)
-        typer.echo(f"wrote {output}")
+    typer.echo(f"wrote {output}")
+
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+"""archcost writes reports, documents and charts, never a file with a spec's suffix."""
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file
+    and a failed write leaves the old file as it was. SpecError for a spec's suffix, a folder, or an OS error.
+    """
+    if path.suffix.lower() in SPEC_SUFFIXES:
+        raise SpecError("refusing to write a .yaml or .yml file: archcost never writes a spec", Location(str(path)))
+    if path.is_dir():
+        raise SpecError("this is a folder: give a file name", Location(str(path)))
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, mode)  # mkstemp makes it private; keep the old file's mode, or a new file's
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
+        raise
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class YAxis(StrEnum):
