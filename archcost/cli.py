@@ -131,11 +131,18 @@ def analyze_ref(
     input_text: str | None = None,
     batch: int = 1,
     dtype: str = "fp32",
+    max_layers: int | None = None,
 ) -> engine.Analysis:
-    """Load and analyse a spec given on the command line."""
+    """Load and analyse a spec given on the command line (`max_layers` replaces the default limit)."""
     loaded = spec.load(ref)
+    limits = engine.Limits() if max_layers is None else engine.Limits(max_layers=max_layers)
     return engine.analyze(
-        loaded, overrides=parse_sets(sets), input_override=parse_input(input_text), batch=batch, dtype=dtype
+        loaded,
+        overrides=parse_sets(sets),
+        input_override=parse_input(input_text),
+        batch=batch,
+        dtype=dtype,
+        limits=limits,
     )
 
 
@@ -170,10 +177,19 @@ def show(
         str | None,
         typer.Option("--memory", metavar="SIZE", help="Largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)."),
     ] = None,
+    max_layers: Annotated[
+        int | None,
+        typer.Option(
+            "--max-layers",
+            min=1,
+            metavar="N",
+            help=f"Allow N leaf layers (a safety limit; {engine.Limits().max_layers:,}).",
+        ),
+    ] = None,
 ) -> None:
     """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
     with _bad_input():
-        analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value)
+        analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value, max_layers)
         mem = engine.memory(analysis, optimizer.value)
         fits = engine.fit(analysis, _parse_budget(budget), optimizer.value) if budget else None
     if plot_file is not None and not plot:
