@@ -229,7 +229,7 @@ CASES = [
     pytest.param(
         HEAD + "layers:\n  - relu\n  - conv: {name: c, out: 4, kernel: 33}\n",
         6,
-        "the kernel (33 with dilation) is larger than the padded input (32 + 0 on H)",
+        "the kernel (33) is larger than the padded input (32 + 0 on H)",
         "c",
         id="kernel-larger-than-input",
     ),

@@ -95,11 +95,15 @@ def test_saved_for_backward_counts_shared_tensors_once() -> None:
 
 
 def test_maxpool_and_dropout_extras() -> None:
-    a = run("[1, 4, 4]", "  - maxpool: {kernel: 2}\n  - flatten\n  - dropout\n  - linear: {out: 3}\n")
+    a = run(
+        "[1, 4, 4]",
+        "  - conv: {out: 1, kernel: 1}\n  - maxpool: {kernel: 2}\n  - flatten\n  - dropout\n  - linear: {out: 3}\n",
+    )
     per_sample, fixed, _ = saved_for_backward(a, dtype_bytes=4)
-    # maxpool: input 16·4 bytes + int64 indices of its 4 outputs (4·8); dropout: a bool mask of 4;
-    # linear: the dropout's output (a new tensor in training) 4·4
-    assert per_sample == 16 * 4 + 4 * 8 + 4 * 1 + 4 * 4
+    # the input is not tracked: the conv saves it anyway (it needs it for its weight gradient), 16·4;
+    # maxpool: the conv's output 16·4 and int64 indices of its 4 outputs, 4·8; flatten is a view;
+    # dropout: a mask of its 4 elements in the activation dtype (CPU), 4·4; linear: dropout's output 4·4
+    assert per_sample == 16 * 4 + (16 * 4 + 4 * 8) + 4 * 4 + 4 * 4 == 192
     assert fixed == 0
 
 
