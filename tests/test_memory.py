@@ -204,3 +204,12 @@ def test_byte_units() -> None:
     assert parse_bytes("3GB") == 3 * 10**9 and parse_bytes("3GiB") == 3 * 2**30 and parse_bytes("512MB") == 512 * 10**6
     assert parse_bytes("1.5 GiB") == 3 * 2**29 and parse_bytes("3e9") == 3 * 10**9
     assert [human_bytes(n) for n in (1023, 1024, 1000 * 2**20, 2**30)] == ["1023 B", "1 KiB", "1000 MiB", "1 GiB"]
+
+
+def test_resnet50_saved_set_matches_the_peer_tools_measurement() -> None:
+    from archcost import spec
+
+    # ../shared/reference/peer-tools.md measured torchvision's ResNet-50 (stride on the 3×3, v1.5) with
+    # saved_tensors_hooks at batch 1, fp32: 86.1 MB
+    m = memory(analyze(spec.load("resnet50"), overrides={"v15": True}))
+    assert round(m.saved_activation_bytes / 1e6, 1) == 86.1
