@@ -295,6 +295,8 @@ class _Expander:
             except ValueError as exc:
                 loc = raw.loc if raw is not None else item.loc
                 raise SpecError(f"{item.kind}: {exc}", _at(loc, path)) from None
+            if raw is not None and _too_large(values[arg.name]):
+                raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _at(raw.loc, path))
         return self.record(item.kind, [t], values, path, item.loc)
 
     def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
@@ -350,6 +352,20 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]
         kernel, stride = cost.kernel, cost.stride
     rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
     return rf, (jump[0] * stride[0], jump[1] * stride[1])
+
+
+_LARGEST: Final = "10^30"
+
+
+def _too_large(value: Any) -> bool:
+    """A whole number (or one in a tuple) beyond expr.MAX_MAGNITUDE, as a YAML literal can be.
+
+    Sizes are bounded so that every figure (products of a few sizes) stays a modest exact integer:
+    Python refuses to print integers of more than 4,300 digits.
+    """
+    if isinstance(value, tuple):
+        return any(_too_large(v) for v in value)
+    return isinstance(value, int) and value > expr.MAX_MAGNITUDE
 
 
 _DEFAULTS: dict[layers.Arg, Any] = {}
@@ -455,6 +471,8 @@ def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
                 raise SpecError(f"input: {exc}", raw.loc) from None
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
+        if _too_large(value):
+            raise SpecError(f"input sizes must be at most {_LARGEST}", raw.loc)
         dims.append(value)
     return tuple(dims)
 
@@ -476,6 +494,8 @@ def analyze(
             )
     scope = model_scope(spec, overrides or {})
     shape_in = input_override or input_shape(spec, scope)
+    if _too_large(shape_in):
+        raise SpecError(f"input sizes must be at most {_LARGEST}", Location("--input"))
     expander = _Expander(spec, scope, limits or Limits())
     with gc_paused():
         expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")

@@ -430,13 +430,15 @@ def _avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
 
 
 def _adaptive_extent(n: int, out: int) -> tuple[int, int]:
-    """Sum of the adaptive windows' lengths along one axis, and the largest window."""
-    total, largest = 0, 0
-    for i in range(out):
-        start, end = (i * n) // out, -(-((i + 1) * n) // out)
-        total += end - start
-        largest = max(largest, end - start)
-    return total, largest
+    """Sum of the adaptive windows' lengths along one axis, and the largest window, in closed form.
+
+    Window i is [⌊i·n/out⌋, ⌈(i+1)·n/out⌉) (torch's rule). With g = gcd(n, out), the lengths sum to
+    n + out − g, and window i has length ⌈(r + n)/out⌉ where r = i·n mod out runs over the multiples of
+    g below out, so the largest is ⌈(n + out − g)/out⌉. (A loop over the windows took minutes for a
+    huge `output`; tests/test_limits.py checks these against the loop.)
+    """
+    g = math.gcd(n, out)
+    return n + out - g, -(-(n + out - g) // out)
 
 
 def _adaptive_avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:

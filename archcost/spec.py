@@ -346,7 +346,7 @@ class _Builder:
             if not event.style and _FLOAT_RE.match(text):  # plain: None (PyYAML) or "" (libyaml)
                 return float(text)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
             return text
-        if tag == _INT and text.isdecimal() and (text == "0" or text[0] != "0"):  # no sign, _, base or 0 prefix
+        if tag == _INT and text.isdecimal() and len(text) < 20 and (text == "0" or text[0] != "0"):  # plain digits
             return int(text)
         if tag == _NULL:
             return None
@@ -356,16 +356,23 @@ class _Builder:
         except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
             name = tag.rsplit(":", 1)[-1]
             reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
-            raise SpecError(f"cannot read {event.value!r} as {name} ({reason})", self._at(event.start_mark)) from None
+            raise SpecError(
+                f"cannot read {_short(event.value)} as {name} ({reason})", self._at(event.start_mark)
+            ) from None
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise SpecError(
-            f"unsupported YAML value {event.value!r} ({type(value).__name__}); quote it if it is text",
+            f"unsupported YAML value {_short(event.value)} ({type(value).__name__}); quote it if it is text",
             self._at(event.start_mark),
         )
 
     def _at(self, mark: Any) -> Location:
         return Location(self.file, mark.line + 1, mark.column + 1)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """`text` quoted as repr() does, cut in the middle if long (an error message stays one readable line)."""
+    return repr(text) if len(text) <= limit else repr(f"{text[: limit // 2]}…{text[-limit // 2 :]}")
 
 
 _FAST_LOADER: Final = getattr(yaml, "CSafeLoader", None)
