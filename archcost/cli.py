@@ -55,6 +55,8 @@ def _parse_budget(text: str) -> int:
         value = units.parse_bytes(text)
     except ValueError as exc:
         raise SpecError(f"--memory: {exc}", Location("--memory")) from None
+    except OverflowError:
+        raise SpecError(f"--memory {text!r}: too large", Location("--memory")) from None
     if value <= 0:
         raise SpecError("--memory must be more than 0 bytes", Location("--memory"))
     return value
@@ -120,7 +122,7 @@ def parse_input(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
     parts = [p for p in re.split(r"[x×,\s]+", text.strip()) if p]
-    if len(parts) not in (1, 3) or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if len(parts) not in (1, 3) or not all(p.isdigit() and len(p) < 100 and int(p) > 0 for p in parts):
         raise SpecError(f"--input {text!r}: expected C×H×W such as 3x224x224", Location("--input"))
     return tuple(int(p) for p in parts)
 
@@ -389,8 +391,8 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
         raise SpecError(f"--sweep {text!r}: expected KEY=V1,V2,... or KEY=A..B", Location("--sweep"))
     span = re.fullmatch(r"\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*", values)
     if span:
-        low, high = int(span[1]), int(span[2])
-        if high < low or high - low > 1000:
+        low, high = (int(end) if len(end) < 20 else 0 for end in (span[1], span[2]))  # a huge end: refused below
+        if high < low or high - low > 1000 or max(len(span[1]), len(span[2])) >= 20:
             raise SpecError(f"--sweep {text!r}: the range must go up, by at most 1000 steps", Location("--sweep"))
         return key, list(range(low, high + 1))
     return key, [parse_sets([f"{key}={v}"])[key] for v in values.split(",")]
