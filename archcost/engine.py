@@ -500,7 +500,7 @@ def analyze(
     with gc_paused():
         expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
     if not expander.layers:
-        raise SpecError("the spec has no layers once its `when` conditions are applied", Location(spec.file))
+        raise SpecError("the spec has no layers once its `when` conditions are applied", spec.layers[0].loc)
     result = tuple(expander.layers)
     totals = Totals(
         params=sum(r.params for r in result),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
+import string
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -385,13 +386,17 @@ def _events(text: str, file: str) -> list[Any] | None:
     # PyYAML refuses tabs and ? (complex keys) in some places where libyaml accepts them: those texts go to
     # PyYAML, so that archcost reads every text as it always has (no bundled spec has either)
     if _FAST_LOADER is not None and "\t" not in text and "?" not in text:
-        loader = _FAST_LOADER(text)
         try:
-            return _document(loader, file)
-        except (yaml.YAMLError, _NotLikePyYAMLError):
+            fast = _FAST_LOADER(text)  # UnicodeEncodeError for a lone surrogate, which PyYAML refuses with a place
+        except UnicodeEncodeError:
             pass
-        finally:
-            loader.dispose()
+        else:
+            try:
+                return _document(fast, file)
+            except (yaml.YAMLError, _NotLikePyYAMLError):
+                pass
+            finally:
+                fast.dispose()
     loader = yaml.SafeLoader(text)
     try:
         return _document(loader, file)
@@ -403,6 +408,10 @@ def parse_yaml(text: str, file: str) -> Any:
     """Safe-load one YAML document, keeping positions; SpecError on any YAML problem."""
     try:
         events = _events(text, file)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: placed by its index
+        before = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", text[: exc.position])
+        where = Location(file, len(before), len(before[-1]) + 1)
+        raise SpecError(f"invalid YAML: character U+{exc.character:04X} is not allowed ({exc.reason})", where) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -620,11 +629,7 @@ class _Loader:
             common["when"] = _raw(args, "when")
         if "names" in args:
             names = _literal(args["names"], args.value_locs["names"], "names", str)
-            try:
-                sample = names.format(i=0, n=1)
-            except (KeyError, IndexError, ValueError):
-                sample = ""
-            if ("{n}" not in names and "{i}" not in names) or not NAME_RE.match(sample):
+            if not _name_pattern(names):
                 raise _fail(
                     "names must be a name pattern with {i} (0, 1, ...) or {n} (1, 2, ...), e.g. 'denselayer{n}'",
                     args.value_locs["names"],
@@ -759,6 +764,18 @@ class _Loader:
         return args[key]
 
     blocks_params: dict[str, dict[str, Raw | None]]
+
+
+def _name_pattern(names: str) -> bool:
+    """Whether `names` is a name with {i} or {n} fields, and nothing else in braces (no format specs:
+    ``{n:>99999999}`` would make names of 100 MB)."""
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(names) if name]
+    except ValueError:
+        return False
+    if not fields or any(name not in ("i", "n") or spec or conversion for name, spec, conversion in fields):
+        return False
+    return NAME_RE.match(names.format(i=0, n=1)) is not None
 
 
 def _replace(item: Item, **changes: Any) -> Item:
