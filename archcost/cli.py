@@ -95,7 +95,8 @@ def _bad_input() -> Iterator[None]:
     try:
         yield
     except SpecError as exc:
-        Console(stderr=True, width=200).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        message = f"[bold red]error:[/] {escape(str(exc))}"
+        Console(stderr=True, width=200).print(message, highlight=False, soft_wrap=True)  # one line, however long
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
