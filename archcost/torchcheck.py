@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import sys
 import time
 import warnings
 from collections import Counter
@@ -954,6 +955,17 @@ class MemoryCheck:
     """What was measured on CUDA, or why not."""
     failure: str | None = None
     seconds: float = 0.0
+    peak_analytic: int = 0
+    """The analytic inference peak (``Memory.peak_inference_bytes``)."""
+    peak: PeakMeasurement | None = None
+    """The measured live activation storages of an eval forward pass (None: not measured)."""
+
+    @property
+    def peak_ok(self) -> bool | None:
+        """The analytic inference peak equals the storages the build's executor holds at its peak."""
+        if self.peak is None or self.peak.failure is not None:
+            return None
+        return self.peak.held == self.peak_analytic
 
     @property
     def difference(self) -> int | None:
@@ -992,6 +1004,17 @@ class MemoryCheck:
             "in_place_differs": list(self.in_place),
             "cuda": None if self.cuda is None else dict(vars(self.cuda)),
             "cuda_note": self.cuda_note,
+            "peak_inference_bytes": None
+            if self.peak is None
+            else {
+                "analytic": self.peak_analytic,
+                "measured_held": self.peak.held,
+                "measured_allocated": self.peak.allocated,
+                "measured_transient": self.peak.transient,
+                "input_bytes": self.peak.input_bytes,
+                "ok": self.peak_ok,
+                "failure": self.peak.failure,
+            },
         }
 
 
@@ -1012,9 +1035,13 @@ def analytic_saved_by_layer(analysis: Analysis) -> dict[str, int]:
 
 
 def verify_memory(
-    analysis: Analysis, device: str = "cpu", optimizer: str = "adam", threads: int | None = None
+    analysis: Analysis, device: str = "cpu", optimizer: str = "adam", threads: int | None = None, peak: bool = True
 ) -> MemoryCheck:
     """Compare the analytic saved-for-backward bytes with torch's at the analysis' batch and dtype.
+
+    With `peak`, also measure the inference peak of live activation storages
+    (:func:`measure_peak_inference`) against the analytic one (:attr:`MemoryCheck.peak_ok`;
+    :attr:`MemoryCheck.ok` is the saved-for-backward comparison alone).
 
     On CUDA (`device` cuda) also measure ``torch.cuda.max_memory_allocated`` for an inference
     forward pass and for one training step with `optimizer`, against the analytic peaks; on
@@ -1033,6 +1060,7 @@ def verify_memory(
     if measured.failure is None and resolve_device(device).type == "cuda":
         cuda = _cuda_peaks(analysis, device, optimizer, memory)
         note = "torch.cuda.max_memory_allocated, in excess of what was allocated before each run"
+    peak_measured = measure_peak_inference(analysis, device, threads) if peak and measured.failure is None else None
     return MemoryCheck(
         name=analysis.name,
         device=measured.device,
@@ -1048,6 +1076,8 @@ def verify_memory(
         cuda_note=note,
         failure=measured.failure,
         seconds=time.perf_counter() - start,
+        peak_analytic=memory.peak_inference_bytes,
+        peak=peak_measured,
     )
 
 
@@ -1092,6 +1122,180 @@ def _cuda_peaks(analysis: Analysis, device: str, optimizer: str, memory: engine.
     del model, opt, params
     torch.cuda.empty_cache()
     return CudaPeaks(memory.peak_inference_bytes, inference, memory.training_bytes, training)
+
+
+# ---------------------------------------------------------------------------- peak inference, measured
+
+
+@dataclass(frozen=True)
+class PeakMeasurement:
+    """The live activation storages of one eval forward pass (no grad) of the torch build, in bytes.
+
+    Sampled after each layer's module has run (its forward hook: its output made, the inputs
+    whose last reader it is not yet released), and before the first layer (the input alone).
+    Storages are counted once each (a view or an in-place result shares its input's); the
+    parameters and buffers are left out. Two views of what is alive:
+
+    * ``held``: the storages of the tensors the build's executor holds (its dict of tensors by
+      producer, read from its frame) plus the output just made: what the analysis models;
+    * ``allocated``: every storage an ATen operator returned during the pass (tracked by a
+      ``TorchDispatchMode``, each with a ``StorageWeakRef``) that is still alive, plus the input,
+      which the caller's reference keeps alive for the whole pass. When nothing but the
+      executor's tensors and the input is alive, it equals ``held_with_input``; it exceeds the
+      analytic peak by at most the input's bytes (the analysis frees the input after its last
+      reader, as the executor does; the caller of any ``nn.Module`` still holds it).
+
+    ``transient`` is the same as ``allocated`` sampled after every ATen operator instead of
+    after every layer: it adds the temporaries made inside a layer (``F.pad``'s copy in a
+    'same' conv, a composite LRN's intermediates). Allocations inside a kernel (conv
+    workspaces, im2col buffers) are not tensors an operator returns and are in none of them.
+    """
+
+    name: str
+    batch: int
+    dtype: str
+    held: int
+    held_layer: str
+    held_with_input: int
+    """``held`` with the input counted at every sample (the caller's reference keeps it)."""
+    allocated: int
+    allocated_layer: str
+    transient: int
+    transient_layer: str
+    input_bytes: int
+    failure: str | None = None
+    seconds: float = 0.0
+
+
+@functools.cache
+def _live_storages_mode() -> type[Any]:
+    from torch.multiprocessing.reductions import StorageWeakRef
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    class LiveStorages(TorchDispatchMode):  # type: ignore[no-untyped-call]
+        """Records the storage of every tensor an ATen operator returns; `live()` sums those still alive."""
+
+        def __init__(self, ignore: set[int], on_op: Callable[[str], None]) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.ignore, self.on_op = ignore, on_op
+            self.storages: dict[int, tuple[Any, int]] = {}
+
+        def track(self, tensor: torch.Tensor) -> None:
+            storage = tensor.untyped_storage()
+            key, size = _storage_key(tensor), storage.nbytes()
+            if size and key not in self.ignore:
+                known = self.storages.get(key)
+                if known is None or known[0].expired():  # a new storage (perhaps at a freed one's address)
+                    self.storages[key] = (StorageWeakRef(storage), size)  # type: ignore[no-untyped-call]
+
+        def live(self) -> int:
+            for key in [k for k, (ref, _) in self.storages.items() if ref.expired()]:
+                del self.storages[key]
+            return sum(size for _, size in self.storages.values())
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            import torch
+
+            out = func(*args, **(kwargs or {}))
+            for value in tree_flatten(out)[0]:
+                if isinstance(value, torch.Tensor):
+                    self.track(value)
+            self.on_op(str(func))
+            return out
+
+    return LiveStorages
+
+
+def measure_peak_inference(analysis: Analysis, device: str = "cpu", threads: int | None = None) -> PeakMeasurement:
+    """Run one eval forward pass of the build under ``torch.no_grad()`` at the analysis' batch and
+    dtype, with the analysis' inference in-place layers in place, and measure the peak of live
+    activation storages three ways (see :class:`PeakMeasurement`)."""
+    require()
+    import torch
+
+    dev = resolve_device(device)
+    dtype = _torch_dtype(analysis.dtype)
+    start = time.perf_counter()
+    network = _network_class()
+    peaks = dict.fromkeys(("held", "held_with_input", "allocated", "transient"), (0, INPUT))
+    where = [INPUT]
+
+    def note(kind: str, size: int) -> None:
+        if size > peaks[kind][0]:
+            peaks[kind] = (size, where[0])
+
+    x = torch.randn(analysis.batch, *analysis.input, generator=torch.Generator(dev).manual_seed(0), device=dev)
+    x = x.to(dtype)
+    input_bytes = x.untyped_storage().nbytes()
+
+    def result(failure: str | None = None) -> PeakMeasurement:
+        return PeakMeasurement(
+            name=analysis.name,
+            batch=analysis.batch,
+            dtype=analysis.dtype,
+            held=peaks["held"][0],
+            held_layer=peaks["held"][1],
+            held_with_input=peaks["held_with_input"][0],
+            allocated=peaks["allocated"][0],
+            allocated_layer=peaks["allocated"][1],
+            transient=peaks["transient"][0],
+            transient_layer=peaks["transient"][1],
+            input_bytes=input_bytes,
+            failure=failure,
+            seconds=time.perf_counter() - start,
+        )
+
+    try:
+        model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=False))
+    except LayerFailedError as exc:
+        return result(f"torch rejects layer {exc}")
+    model = _in_dtype(model, dtype).eval()
+    weights = {_storage_key(t) for t in (*model.parameters(), *model.buffers())}
+    input_key = _storage_key(x)
+    mode: Any = None
+    mode = _live_storages_mode()(weights, lambda op: note("transient", mode.live()))
+    mode.track(x)
+    for kind in peaks:
+        note(kind, input_bytes)
+    modules = dict(model.named_modules())
+
+    def enter(name: str) -> Callable[[nn.Module, Any], None]:
+        def record(module: nn.Module, args: Any) -> None:
+            where[0] = name
+
+        return record
+
+    def leave(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
+        def record(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+            frame = sys._getframe(1)
+            while frame.f_code is not network.forward.__code__:  # the executor's frame holds its tensors
+                frame = frame.f_back  # type: ignore[assignment]
+            held = [*frame.f_locals["tensors"].values(), output]
+            storages = {_storage_key(t): t.untyped_storage().nbytes() for t in held}
+            held_bytes = sum(size for key, size in storages.items() if key not in weights)
+            note("held", held_bytes)
+            note("held_with_input", held_bytes + (0 if input_key in storages else input_bytes))
+            note("allocated", mode.live())
+
+        return record
+
+    handles = [modules[layer.name].register_forward_pre_hook(enter(layer.name)) for layer in analysis.layers]
+    handles += [modules[layer.name].register_forward_hook(leave(layer.name)) for layer in analysis.layers]
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        with torch.no_grad(), mode:
+            out = model(x)
+        del out
+    except LayerFailedError as exc:
+        return result(f"torch fails at layer {exc}")
+    finally:
+        torch.set_num_threads(previous_threads)
+        for handle in handles:
+            handle.remove()
+    return result()
 
 
 # ---------------------------------------------------------------------------- presentation
@@ -1192,6 +1396,16 @@ def memory_verdict(check: MemoryCheck) -> str:
         notes.append(f"{len(check.layers)} layer(s) differ, first {escape(first)}: {analytic:,} ≠ {measured:,} B")
     if check.in_place:
         notes.append(f"in place in only one of analysis and build: {escape(', '.join(check.in_place[:5]))}")
+    if check.peak is not None:
+        p = check.peak
+        notes.append(
+            f"inference peak {units.human_bytes(check.peak_analytic)}, torch: {escape(p.failure)}"
+            if p.failure is not None
+            else f"inference peak {units.human_bytes(check.peak_analytic)} ({units.exact(check.peak_analytic)} B), "
+            f"torch's live storages {units.exact(p.held)} B: "
+            + ("equal" if check.peak_ok else f"{p.held - check.peak_analytic:+,} B")
+            + f" ({units.exact(p.allocated)} B with the caller's input)"
+        )
     if check.cuda is not None:
         c = check.cuda
         notes.append(
@@ -1201,5 +1415,5 @@ def memory_verdict(check: MemoryCheck) -> str:
         )
     else:
         notes.append(escape(check.cuda_note))
-    mark = f"[green]✓ {name}[/]" if check.ok else f"[bold red]✗ {name}[/]"
+    mark = f"[green]✓ {name}[/]" if check.ok and check.peak_ok is not False else f"[bold red]✗ {name}[/]"
     return f"{mark} memory: {saved}; {'; '.join(notes)} {where}"
