@@ -371,6 +371,11 @@ class _Builder:
         return Location(self.file, mark.line + 1, mark.column + 1)
 
 
+def _printable(text: str) -> str:
+    """`text` as is, or with line breaks and other control characters escaped (errors are one line)."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def _short(text: str, limit: int = 60) -> str:
     """`text` quoted as repr() does, cut in the middle if long (an error message stays one readable line)."""
     return repr(text) if len(text) <= limit else repr(f"{text[: limit // 2]}…{text[-limit // 2 :]}")
@@ -605,7 +610,7 @@ class _Loader:
             if not isinstance(args, YMap):
                 raise _fail(f"the arguments of {kind!r} must be a mapping such as {{name: x, ...}}, got {args!r}", loc)
         elif isinstance(value, YMap):
-            keys = ", ".join(value)
+            keys = ", ".join(_printable(k) for k in value)
             raise _fail(
                 "a layer is one kind with its arguments, e.g. `- conv: {out: 64, kernel: 3}`; "
                 f"got several keys ({keys}): is the indentation of the arguments off?",
@@ -889,14 +894,14 @@ def _extend(doc: YMap, file: str, base: Path | None, chain: tuple[str, ...]) -> 
     ref = _literal(doc["extends"], doc.value_locs["extends"], "extends", str)
     where = doc.value_locs["extends"]
     if len(chain) >= MAX_EXTENDS or ref in chain:
-        raise _fail(f"extends goes round in a circle or too deep: {' → '.join([*chain, ref])}", where)
+        raise _fail(f"extends goes round in a circle or too deep: {_printable(' → '.join([*chain, ref]))}", where)
     try:
         path = resolve(ref, base)
         text = path.read_text(encoding="utf-8")
     except SpecError as exc:
         raise _fail(exc.message, where) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {ref}: {exc}", where) from None
+        raise _fail(f"cannot read {_printable(ref)}: {exc}", where) from None
     parent = _parent(text, _shown(path), path.parent, (*chain, ref))
     params = dict(parent.params)
     if "params" in doc:
@@ -1095,7 +1100,7 @@ def resolve(ref: str, base: Path | None = None) -> Path:
     path = Path(ref) if base is None or Path(ref).is_absolute() else base / ref
     if path.suffix in (".yaml", ".yml") or path.exists() or "/" in ref:
         if not path.is_file():
-            raise SpecError(f"no such spec file: {ref}", Location(ref))
+            raise SpecError(f"no such spec file: {_printable(ref)}", Location(ref))
         return path
     candidate = bundled_dir() / f"{ref}.yaml"
     if candidate.is_file():
