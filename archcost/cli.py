@@ -559,7 +559,11 @@ def verify(
                 if fmt is VerifyFormat.table:
                     console.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
     checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
-    failed = [r.name for r, m in zip(results, checks, strict=True) if not r.ok or (m is not None and not m.ok)]
+    failed = [
+        r.name
+        for r, m in zip(results, checks, strict=True)
+        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False))
+    ]
     if fmt is VerifyFormat.json:
         dicts = [
             {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
