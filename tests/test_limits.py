@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -388,3 +390,25 @@ def test_max_layers_option(tmp_path: Path) -> None:
     enough = CliRunner().invoke(app, ["show", "resnet18", "--max-layers", "100", "--format", "json"])
     assert enough.exit_code == 0
     assert len(json.loads(enough.stdout)["layers"]) <= 100
+
+
+# ---------------------------------------------------------------------------- the benchmark script
+
+
+def test_benchmark_runs_in_quick_mode(tmp_path: Path) -> None:
+    """benchmarks/bench.py is a script for people, not a timed test: this only checks that it runs."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "bench.py"), "--quick", "--json", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for heading in ("## Start-up", "## In-process, per bundled spec", "## Scaling", "## Targets"):
+        assert heading in done.stdout
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["quick"] is True and results["help"] > 0 and results["list"] > 0

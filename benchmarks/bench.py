@@ -1,0 +1,300 @@
+"""archcost's speed, measured side by side with the torch route, in one run.
+
+    python3 benchmarks/bench.py            # everything (~2 minutes on two cores)
+    python3 benchmarks/bench.py --quick    # a smoke run: no torch, small sizes, one repeat
+    python3 benchmarks/bench.py --json results.json
+
+Sections (docs/performance.md has the figures and how to read them):
+
+1. whole-process start-up: ``archcost --help`` and ``archcost list``;
+2. ``archcost show NET --format json`` against the torch route for the same figures: a process
+   that imports torch and fvcore, builds the network (archcost.torchcheck.build), runs fvcore's
+   FlopCountAnalysis and parameter_count; ResNet-152 at 224×224 and EfficientNet-B7 at 600×600;
+3. in-process time to load and analyse each bundled spec;
+4. scaling: synthetic chains, residual stacks and dense concatenation chains of 1k, 10k and 100k
+   layers (benchmarks/synthetic.py), load + analyse and the memory model, per layer.
+
+Every subprocess runs this checkout (PYTHONPATH) with a bytecode cache in a temporary folder, as an
+installed package has its .pyc files (this machine's shell sets PYTHONDONTWRITEBYTECODE=1, which
+would add the compile time of every module to every run). Times are the minimum over the repeats
+(the least disturbed run); the machine is named in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synthetic  # noqa: E402  (next to this file)
+
+from archcost import engine, spec  # noqa: E402
+
+ARCHCOST = [sys.executable, "-c", "import sys; from archcost.cli import app; sys.argv[0] = 'archcost'; app()"]
+"""The command line, as the installed `archcost` script runs it, on this checkout."""
+
+TORCH_ROUTE = r"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import torch
+from fvcore.nn import FlopCountAnalysis, parameter_count
+from archcost import engine, spec, torchcheck
+analysis = engine.analyze(spec.load(sys.argv[1]))
+model = torchcheck.build(analysis).eval()
+x = torch.randn(1, *analysis.input)
+with torch.no_grad():
+    flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
+params = parameter_count(model)[""]
+print(params, flops)
+"""
+"""The torch route: what it takes to get the same figures from the built network with fvcore."""
+
+TARGETS = {
+    "help": ("archcost --help", "< 0.3 s"),
+    "list": ("archcost list", "< 0.3 s"),
+    "resnet152": ("show resnet152 vs torch route", "≥ 10×"),
+    "efficientnet_b7": ("show efficientnet_b7 (600×600) vs torch route", "≥ 50×"),
+    "100k": ("a 100k-layer spec analysed", "< 5 s"),
+}
+
+
+def child_env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def timed_process(command: Sequence[str], env: dict[str, str], repeats: int) -> tuple[float, str]:
+    """Minimum wall time of `command` over `repeats` runs (after one warm-up), and its last output."""
+    out = ""
+    times = []
+    for i in range(repeats + 1):
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[3:]) or command}: exit {done.returncode}\n{done.stderr[-2000:]}")
+        out = done.stdout
+        if i:  # the first run warms the bytecode cache and the page cache
+            times.append(elapsed)
+    return min(times), out
+
+
+def timed(call: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Minimum in-process time of `call` (garbage collected before each run)."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, load {load:.1f}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def seconds(t: float) -> str:
+    return f"{t:.3f} s" if t < 10 else f"{t:.1f} s"
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+def startup(env: dict[str, str], repeats: int, results: dict[str, Any]) -> str:
+    rows = []
+    for key, args in (("help", ["--help"]), ("version", ["--version"]), ("list", ["list"])):
+        t, _ = timed_process([*ARCHCOST, *args], env, repeats)
+        results[key] = t
+        rows.append([f"`archcost {' '.join(args)}`", seconds(t)])
+    t, _ = timed_process([sys.executable, "-c", "pass"], env, repeats)
+    rows.append(["`python3 -c pass` (the interpreter alone)", seconds(t)])
+    t, _ = timed_process([sys.executable, "-c", "import archcost.cli"], env, repeats)
+    rows.append(["`python3 -c 'import archcost.cli'`", seconds(t)])
+    return "## Start-up (whole process)\n\n" + table(["command", "time"], rows)
+
+
+def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results: dict[str, Any]) -> str:
+    rows = []
+    for name in ("resnet152", "efficientnet_b7"):
+        ours, out = timed_process([*ARCHCOST, "show", name, "--format", "json"], env, repeats)
+        data = json.loads(out)
+        theirs, torch_out = timed_process([sys.executable, "-c", TORCH_ROUTE, name], env, torch_repeats)
+        params, fv_flops = (int(v) for v in torch_out.split())
+        same = "yes" if params == data["totals"]["params"] else f"NO ({params:,})"
+        ratio = theirs / ours
+        results[name] = {"archcost": ours, "torch": theirs, "ratio": ratio}
+        shape = "×".join(map(str, data["input"]))
+        rows.append(
+            [
+                f"{name} ({shape})",
+                len(data["layers"]),
+                seconds(ours),
+                seconds(theirs),
+                f"**{ratio:.1f}×**",
+                same,
+                f"{data['totals']['macs']:,} / {fv_flops:,}",
+            ]
+        )
+    headers = [
+        "network",
+        "layers",
+        "archcost show --format json",
+        "torch route",
+        "ratio",
+        "same params",
+        "MACs / fvcore",
+    ]
+    note = (
+        "The torch route: `import torch`, fvcore, build the module (archcost.torchcheck.build), "
+        "FlopCountAnalysis(...).total() and parameter_count on one input, torch's default threads. "
+        "fvcore's count is in its own convention (batch norm counted, bias not), hence not equal to MACs."
+    )
+    return "## archcost show vs the torch route (whole process)\n\n" + table(headers, rows) + "\n\n" + note
+
+
+def per_spec(repeats: int, names: Sequence[str]) -> str:
+    rows = []
+    layers_all, load_all, analyse_all = 0, 0.0, 0.0
+    for name in names:
+        load_t, loaded = timed(lambda n=name: spec.load(n), repeats)  # type: ignore[misc]
+        analyse_t, analysis = timed(lambda s=loaded: engine.analyze(s), repeats)  # type: ignore[misc]
+        n = len(analysis.layers)
+        layers_all, load_all, analyse_all = layers_all + n, load_all + load_t, analyse_all + analyse_t
+        rows.append([name, n, f"{load_t * 1e3:.1f}", f"{analyse_t * 1e3:.1f}", f"{analyse_t / n * 1e6:.1f}"])
+    rows.append(
+        [
+            f"**all {len(names)}**",
+            f"{layers_all:,}",
+            f"**{load_all * 1e3:.0f}**",
+            f"**{analyse_all * 1e3:.0f}**",
+            f"{analyse_all / layers_all * 1e6:.1f}",
+        ]
+    )
+    headers = ["spec", "layers", "load (ms)", "analyse (ms)", "µs per layer (analyse)"]
+    return "## In-process, per bundled spec\n\n" + table(headers, rows)
+
+
+def scaling(sizes: Sequence[int], results: dict[str, Any]) -> str:
+    rows = []
+    worst_100k = 0.0
+    for shape, make in synthetic.SHAPES.items():
+        per_layer = []
+        for size in sizes:
+            text = make(size)
+            repeats = 3 if size <= 10_000 else 1
+            load_t, loaded = timed(lambda t=text, s=shape: spec.load_text(t, f"{s}.yaml"), repeats)  # type: ignore[misc]
+            limits = engine.Limits(max_layers=max(size, engine.Limits().max_layers))
+            analyse_t, analysis = timed(lambda s=loaded, lim=limits: engine.analyze(s, limits=lim), repeats)  # type: ignore[misc]
+            memory_t, _ = timed(lambda a=analysis: engine.memory(a), 1)  # type: ignore[misc]
+            n = len(analysis.layers)
+            total = load_t + analyse_t
+            per_layer.append(total / n)
+            if size >= 100_000:
+                worst_100k = max(worst_100k, total)
+            rows.append(
+                [
+                    shape,
+                    f"{n:,}",
+                    f"{len(text) / 1e6:.2f} MB",
+                    seconds(load_t),
+                    seconds(analyse_t),
+                    f"**{seconds(total)}**",
+                    f"{total / n * 1e6:.1f}",
+                    seconds(memory_t),
+                ]
+            )
+            del analysis, loaded
+        flat = max(per_layer) / min(per_layer)
+        rows.append(["", "", "", "", "", "", f"largest/smallest: {flat:.2f}", ""])
+    if worst_100k:
+        results["100k"] = worst_100k
+    headers = ["shape", "layers", "YAML", "load", "analyse", "load + analyse", "µs per layer", "memory model"]
+    note = (
+        "chain: one YAML item per layer (the loader works as hard as the engine); residual and dense: "
+        "blocks made with `repeat` (7 and 4 layers each; dense concatenations grow the channels). "
+        "The memory model (engine.memory: inference peak, saved activations) is what `show` adds."
+    )
+    return "## Scaling (in-process)\n\n" + table(headers, rows) + "\n\n" + note
+
+
+def summary(results: dict[str, Any]) -> str:
+    rows = []
+    for key, (what, target) in TARGETS.items():
+        if key not in results:
+            rows.append([what, target, "not measured", ""])
+            continue
+        value = results[key]
+        if isinstance(value, dict):
+            measured = f"{value['ratio']:.1f}× ({seconds(value['archcost'])} vs {seconds(value['torch'])})"
+            met = value["ratio"] >= float(target.strip("≥ ×"))
+        else:
+            measured = seconds(value)
+            met = value < float(target.strip("< s"))
+        rows.append([what, target, measured, "met" if met else "**missed**"])
+    return "## Targets\n\n" + table(["target", "wanted", "measured", ""], rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: no torch route, small sizes, one repeat")
+    parser.add_argument("--torch", action="store_true", help="with --quick: run the torch route anyway")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 5, quick 1)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 5)
+    sizes = (1_000, 3_000) if args.quick else (1_000, 10_000, 100_000)
+    names = spec.bundled_names()[:4] if args.quick else spec.bundled_names()
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+
+    print(f"# archcost benchmark\n\n{results['machine']}\n")
+    print("command: `python3 benchmarks/bench.py" + (" --quick" if args.quick else "") + "`\n")
+    with tempfile.TemporaryDirectory(prefix="archcost-bench-") as cache:
+        env = child_env(Path(cache))
+        print(startup(env, repeats, results), end="\n\n", flush=True)
+        if not args.quick or args.torch:
+            print(versus_torch(env, repeats, 1 if args.quick else 3, results), end="\n\n", flush=True)
+    print(per_spec(max(repeats, 3), names), end="\n\n", flush=True)
+    print(scaling(sizes, results), end="\n\n", flush=True)
+    print(summary(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
