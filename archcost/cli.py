@@ -96,7 +96,8 @@ def _bad_input() -> Iterator[None]:
         yield
     except SpecError as exc:
         message = f"[bold red]error:[/] {escape(str(exc))}"
-        Console(stderr=True, width=200).print(message, highlight=False, soft_wrap=True)  # one line, however long
+        # one line however long; no emoji codes (an error on line 100 of a.yaml would print "a.yaml💯7")
+        Console(stderr=True, width=200, emoji=False).print(message, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

@@ -159,6 +159,12 @@ ODD_VALUES: list[Any] = [
 ]
 """Values put in a value's place: zero, negative, huge, fractional, text, expressions, other types."""
 
+
+def odd_values() -> st.SearchStrategy[Any]:
+    """One of ODD_VALUES, a fresh copy (later mutations must not change the list)."""
+    return st.sampled_from(ODD_VALUES).map(copy.deepcopy)
+
+
 KIND_NAMES = sorted({*layers.KINDS, *layers.ALIASES, *spec.CONTAINERS, "nope", "relu6x"})
 
 
@@ -209,9 +215,7 @@ def mutate(data: st.DataObject, doc: Any) -> Any:
         if op == "number":
             candidates = [p for p, v in everything if p and isinstance(v, int | float) and not isinstance(v, bool)]
         if candidates:
-            doc = put(
-                doc, data.draw(st.sampled_from(candidates)), copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
-            )
+            doc = put(doc, data.draw(st.sampled_from(candidates)), data.draw(odd_values()))
         return doc
     if op == "self":
         blocks = doc.get("blocks") if isinstance(doc, dict) else None
@@ -305,7 +309,7 @@ def arg_values(arg: layers.Arg) -> st.SearchStrategy[Any]:
         "prob": st.floats(0, 1),
     }
     good = valid.get(arg.type, st.integers(1, 8))
-    return st.one_of(good, good, good, good, good, st.sampled_from(ODD_VALUES), expressions())  # 5 in 7 valid
+    return st.one_of(good, good, good, good, good, odd_values(), expressions())  # 5 in 7 valid
 
 
 @st.composite
@@ -317,7 +321,7 @@ def layer_item(draw: st.DrawFn, depth: int) -> Any:
         kind = draw(st.sampled_from(kinds))
         args = {a.name: draw(arg_values(a)) for a in kind.args if a.required or draw(st.booleans())}
         if draw(st.integers(0, 6)) == 0:
-            args["repeat"] = draw(st.one_of(st.integers(1, 4), st.sampled_from(ODD_VALUES)))
+            args["repeat"] = draw(st.one_of(st.integers(1, 4), odd_values()))
         if draw(st.integers(0, 8)) == 0:
             args["when"] = draw(st.one_of(st.booleans(), expressions()))
         return {kind.name: args} if args or draw(st.booleans()) else kind.name
@@ -470,3 +474,12 @@ def test_mutations_reach_every_outcome() -> None:
     assert results[1] is None  # a narrower stem still analyses
     assert results[2] is not None and "input sizes must be whole numbers ≥ 1, got 0" in results[2]
     assert results[3] is not None and results[3].startswith(f"{FILE}:")
+
+
+def test_cli_error_on_line_100_is_not_an_emoji(workdir: Path) -> None:
+    """Found by the fuzzer: rich read ':100:' in 'fuzz.yaml:100:7' as an emoji code."""
+    path = workdir / "line100.yaml"
+    path.write_text("archcost: 1\nname: t\ninput: [3, 8, 8]\n" + "#\n" * 96 + "layers: [rellu]\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["show", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:100:10: unknown layer kind 'rellu'" in result.stderr
