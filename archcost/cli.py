@@ -86,7 +86,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 160)
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # spec text ":100:" stays text
 
 
 @contextmanager
