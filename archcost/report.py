@@ -40,6 +40,11 @@ class Row:
     saved_bytes: int = 0
 
 
+def _row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose text is shown as written: spec titles and notes are never read as rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def rows(analysis: Analysis, depth: int | None = None, saved: Mapping[str, int] | None = None) -> list[Row]:
     """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level.
 
@@ -120,7 +125,7 @@ def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False, 
     size = units.DTYPE_BYTES[analysis.dtype]
     batch = analysis.batch
     result = Table(
-        title=f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {batch}, {analysis.dtype}",
+        title=Text(f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {batch}, {analysis.dtype}"),
         show_footer=True,
         header_style="bold",
         footer_style="bold",
@@ -158,7 +163,7 @@ def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False, 
             cells.append(units.human_bytes(row.buffers * size) if row.buffers else "")
         if mem is not None:
             cells.append(units.human_bytes(row.saved_bytes) if row.saved_bytes else "")
-        result.add_row(*cells)
+        _row(result, *cells)
     return result
 
 
@@ -448,7 +453,8 @@ def catalog_table(entries: Sequence[CatalogEntry]) -> Table:
     for e in by_family(entries):
         if previous is not None and e.family != previous:
             result.add_section()
-        result.add_row(
+        _row(
+            result,
             e.family if e.family != previous else "",
             e.name,
             e.title,
@@ -526,7 +532,7 @@ def _difference_text(row: CheckRow) -> str:
 
 def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> Table:
     """A rich table of one spec's reported figures against the computed ones."""
-    result = Table(title=f"{spec_title}: reported vs computed", header_style="bold", show_lines=False)
+    result = Table(title=Text(f"{spec_title}: reported vs computed"), header_style="bold", show_lines=False)
     for column, justify in (
         ("figure", "left"),
         ("reported", "right"),
@@ -540,7 +546,8 @@ def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> Table:
         figure = row.figure + (f" [{row.layer}]" if row.layer else "") + (f" ({row.setting})" if row.setting else "")
         where = ", ".join(filter(None, [row.where, row.source if row.source != "primary" else ""]))
         detail = f"{where}: {row.explanation}" if where and row.explanation else where or row.explanation
-        result.add_row(
+        _row(
+            result,
             figure,
             row.reported,
             _computed_text(row),
@@ -721,7 +728,7 @@ def compare_table(compare_rows: Sequence[CompareRow]) -> Table:
     first = compare_rows[0].analysis
     a0 = compare_rows[0]
     result = Table(
-        title=f"compared at batch {first.batch}, {first.dtype}; ratios against {a0.label}",
+        title=Text(f"compared at batch {first.batch}, {first.dtype}; ratios against {a0.label}"),
         header_style="bold",
     )
     for column in (
@@ -742,7 +749,8 @@ def compare_table(compare_rows: Sequence[CompareRow]) -> Table:
         result.add_column(column, justify="left" if column in ("network", "input") else "right")
     for row in compare_rows:
         a, t = row.analysis, row.analysis.totals
-        result.add_row(
+        _row(
+            result,
             row.label,
             units.shape(a.input),
             units.human(t.params),
@@ -871,8 +879,10 @@ def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma
     base = scale_rows[0].analysis.totals.macs
     first_phi = scale_rows[0].step.phi
     result = Table(
-        title=f"{scale_rows[0].analysis.title}: compound scaling, α={alpha:g} β={beta:g} γ={gamma:g} "
-        f"(α·β²·γ² = {rule:.3f})",
+        title=Text(
+            f"{scale_rows[0].analysis.title}: compound scaling, α={alpha:g} β={beta:g} γ={gamma:g} "
+            f"(α·β²·γ² = {rule:.3f})"
+        ),
         header_style="bold",
     )
     for column in ("φ", "depth ×", "width ×", "resolution", "params", "MACs", "MACs / φ₀", f"{rule:.2f}^Δφ", "2^Δφ"):
@@ -880,7 +890,8 @@ def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma
     for row in scale_rows:
         t = row.analysis.totals
         steps = row.step.phi - first_phi
-        result.add_row(
+        _row(
+            result,
             str(row.step.phi),
             f"{row.step.depth:.3f}",
             f"{row.step.width:.3f}",

@@ -485,7 +485,6 @@ def test_cli_error_on_line_100_is_not_an_emoji(workdir: Path) -> None:
     assert f"{path}:100:10: unknown layer kind 'rellu'" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="report.py puts spec titles into rich tables as markup (MarkupError)")
 @pytest.mark.parametrize("command", [["show"], ["check"], ["compare", "lenet5"]])
 def test_cli_spec_text_is_not_markup(workdir: Path, command: list[str]) -> None:
     """A title such as 'Net [/x]' is text: rich must not read it as a closing tag."""
