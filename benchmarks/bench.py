@@ -62,6 +62,14 @@ print(params, flops)
 """
 """The torch route: what it takes to get the same figures from the built network with fvcore."""
 
+LIBRARY_ROUTE = r"""
+import sys
+from archcost import engine, report, spec
+analysis = engine.analyze(spec.load(sys.argv[1]))
+sys.stdout.write(report.render_text(analysis, "json", None, engine.memory(analysis), None))
+"""
+"""The same JSON from archcost used as a library: the process without the command-line layer (typer)."""
+
 TARGETS = {
     "help": ("archcost --help", "< 0.3 s"),
     "list": ("archcost list", "< 0.3 s"),
@@ -152,12 +160,13 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
     rows = []
     for name in ("resnet152", "efficientnet_b7"):
         ours, out = timed_process([*ARCHCOST, "show", name, "--format", "json"], env, repeats)
+        library, _ = timed_process([sys.executable, "-c", LIBRARY_ROUTE, name], env, repeats)
         data = json.loads(out)
         theirs, torch_out = timed_process([sys.executable, "-c", TORCH_ROUTE, name], env, torch_repeats)
         params, fv_flops = (int(v) for v in torch_out.split())
         same = "yes" if params == data["totals"]["params"] else f"NO ({params:,})"
         ratio = theirs / ours
-        results[name] = {"archcost": ours, "torch": theirs, "ratio": ratio}
+        results[name] = {"archcost": ours, "torch": theirs, "ratio": ratio, "library": library}
         shape = "×".join(map(str, data["input"]))
         rows.append(
             [
@@ -166,6 +175,7 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
                 seconds(ours),
                 seconds(theirs),
                 f"**{ratio:.1f}×**",
+                f"{seconds(library)} ({theirs / library:.1f}×)",
                 same,
                 f"{data['totals']['macs']:,} / {fv_flops:,}",
             ]
@@ -176,13 +186,16 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
         "archcost show --format json",
         "torch route",
         "ratio",
+        "archcost as a library (ratio)",
         "same params",
         "MACs / fvcore",
     ]
     note = (
         "The torch route: `import torch`, fvcore, build the module (archcost.torchcheck.build), "
         "FlopCountAnalysis(...).total() and parameter_count on one input, torch's default threads. "
-        "fvcore's count is in its own convention (batch norm counted, bias not), hence not equal to MACs."
+        "fvcore's count is in its own convention (batch norm counted, bias not), hence not equal to MACs. "
+        "As a library: the same JSON from `python3 -c` calling spec.load, engine.analyze, engine.memory and "
+        "report.render_text, without the command-line layer."
     )
     return "## archcost show vs the torch route (whole process)\n\n" + table(headers, rows) + "\n\n" + note
 
