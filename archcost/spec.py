@@ -382,15 +382,17 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 _FAST_LOADER: Final = getattr(yaml, "CSafeLoader", None)
+_GLUED_COMMENT: Final = re.compile(r"[|>][-+0-9]*#")
 """libyaml's loader when PyYAML was built with it (the usual wheels are): several times faster."""
 
 
 def _events(text: str, file: str) -> list[Any] | None:
     """The document's events: from libyaml if it reads the text, else from PyYAML's own parser,
     whose error messages and positions are the ones archcost has always reported."""
-    # PyYAML refuses tabs and ? (complex keys) in some places where libyaml accepts them: those texts go to
-    # PyYAML, so that archcost reads every text as it always has (no bundled spec has either)
-    if _FAST_LOADER is not None and "\t" not in text and "?" not in text:
+    # PyYAML refuses tabs, ? (complex keys) and a comment glued to a block scalar's header (>#) in places
+    # where libyaml accepts them: those texts go to PyYAML, so that archcost reads every text as it always
+    # has (no bundled spec has any of them)
+    if _FAST_LOADER is not None and "\t" not in text and "?" not in text and not _GLUED_COMMENT.search(text):
         try:
             fast = _FAST_LOADER(text)  # UnicodeEncodeError for a lone surrogate, which PyYAML refuses with a place
         except UnicodeEncodeError:

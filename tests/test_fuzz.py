@@ -412,6 +412,42 @@ def test_broken_text(name: str, data: st.DataObject) -> None:
     outcome(text)
 
 
+def parsed(text: str) -> Any:
+    """parse_yaml's result with every position, or its error, for comparisons."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, spec.YMap):
+            items = [(k, str(value.key_locs[k]), str(value.value_locs[k]), walk(v)) for k, v in value.items()]
+            return ("map", str(value.loc), items)
+        if isinstance(value, spec.YList):
+            return ("list", str(value.loc), [(str(loc), walk(v)) for v, loc in zip(value, value.locs, strict=True)])
+        return (type(value).__name__, value)
+
+    try:
+        return walk(spec.parse_yaml(text, FILE))
+    except SpecError as exc:
+        return ("error", str(exc))
+
+
+@fuzz_settings(600)
+@given(st.sampled_from(sorted(BUNDLED)), st.data())
+def test_libyaml_reads_every_text_as_pyyaml(name: str, data: st.DataObject) -> None:
+    """The loader reads with libyaml when it can; values, positions and errors are PyYAML's."""
+    lines = BUNDLED[name].splitlines(keepends=True)
+    start = data.draw(st.integers(0, len(lines) - 1))
+    text = "".join(lines[start : start + data.draw(st.integers(1, 40))])
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        text = text[:at] + data.draw(st.sampled_from(BREAKERS)) + text[at + data.draw(st.integers(0, 3)) :]
+    fast = parsed(text)
+    saved = spec._FAST_LOADER
+    try:
+        spec._FAST_LOADER = None
+        assert parsed(text) == fast
+    finally:
+        spec._FAST_LOADER = saved
+
+
 @fuzz_settings(500)
 @given(DOCUMENTS, st.booleans())
 def test_random_yaml(doc: Any, as_layers: bool) -> None:
