@@ -504,8 +504,24 @@ FIGURES: Final = ("shape", "params", "macs", "flops", "activations")
 """The figures compared per layer, in display order (`flops` is in fvcore's convention)."""
 
 
+class _Compared:
+    """Figures compared side by side; `figures` names them, the rest follows."""
+
+    def figures(self) -> dict[str, Check[Any]]:
+        raise NotImplementedError
+
+    @property
+    def differs(self) -> tuple[str, ...]:
+        """The figures that do not match."""
+        return tuple(name for name, check in self.figures().items() if not check.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differs
+
+
 @dataclass(frozen=True)
-class LayerCheck:
+class LayerCheck(_Compared):
     """One layer compared: output shape, params, MACs, fvcore flops and fvcore activations."""
 
     name: str
@@ -519,18 +535,9 @@ class LayerCheck:
     def figures(self) -> dict[str, Check[Any]]:
         return {f: getattr(self, f) for f in FIGURES}
 
-    @property
-    def differs(self) -> tuple[str, ...]:
-        """The figures that do not match."""
-        return tuple(name for name, check in self.figures().items() if not check.ok)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differs
-
 
 @dataclass(frozen=True)
-class TotalsCheck:
+class TotalsCheck(_Compared):
     """Whole-network sums compared: params, MACs (vs fvcore's conv+linear part), fvcore flops, activations."""
 
     params: Check[int]
@@ -538,16 +545,8 @@ class TotalsCheck:
     flops: Check[int]
     activations: Check[int]
 
-    def figures(self) -> dict[str, Check[int]]:
+    def figures(self) -> dict[str, Check[Any]]:
         return {"params": self.params, "macs": self.macs, "flops": self.flops, "activations": self.activations}
-
-    @property
-    def differs(self) -> tuple[str, ...]:
-        return tuple(name for name, check in self.figures().items() if not check.ok)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differs
 
 
 @dataclass(frozen=True)
