@@ -288,21 +288,30 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--torch", action="store_true", help="with --quick: run the torch route anyway")
     parser.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 5, quick 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
+    parser.add_argument(
+        "--only",
+        default="startup,torch,specs,scaling",
+        help="comma-separated sections to run (default: all): startup, torch, specs, scaling",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
     repeats = args.repeats or (1 if args.quick else 5)
     sizes = (1_000, 3_000) if args.quick else (1_000, 10_000, 100_000)
     names = spec.bundled_names()[:4] if args.quick else spec.bundled_names()
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
 
     print(f"# archcost benchmark\n\n{results['machine']}\n")
-    print("command: `python3 benchmarks/bench.py" + (" --quick" if args.quick else "") + "`\n")
+    print("command: `" + " ".join(["python3 benchmarks/bench.py", *argv]) + "`\n")
     with tempfile.TemporaryDirectory(prefix="archcost-bench-") as cache:
         env = child_env(Path(cache))
-        print(startup(env, repeats, results), end="\n\n", flush=True)
-        if not args.quick or args.torch:
+        if "startup" in only:
+            print(startup(env, repeats, results), end="\n\n", flush=True)
+        if "torch" in only and (not args.quick or args.torch):
             print(versus_torch(env, repeats, 1 if args.quick else 3, results), end="\n\n", flush=True)
-    print(per_spec(max(repeats, 3), names), end="\n\n", flush=True)
-    print(scaling(sizes, results), end="\n\n", flush=True)
+    if "specs" in only:
+        print(per_spec(max(repeats, 3), names), end="\n\n", flush=True)
+    if "scaling" in only:
+        print(scaling(sizes, results), end="\n\n", flush=True)
     print(summary(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
