@@ -591,7 +591,12 @@ def scale(
     """Compound scaling (EfficientNet §3.3): depth α^φ, width β^φ, resolution γ^φ, and the MACs it costs."""
     with _bad_input():
         loaded = spec.load(spec_ref)
-        _, phis = parse_sweep(f"phi={phi}")
+        try:
+            _, phis = parse_sweep(f"phi={phi}")
+        except SpecError as exc:
+            raise SpecError(
+                exc.message.replace("--sweep 'phi=", "--phi '").replace("KEY=", ""), Location("--phi")
+            ) from None
         if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
             raise SpecError(f"--phi {phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
         steps = engine.compound_scaling(loaded, phis, alpha, beta, gamma)
