@@ -843,6 +843,13 @@ def observed_in_place(analysis: Analysis, *, training: bool, batch: int = 1) -> 
     return frozenset(shared)
 
 
+def _prepared(analysis: Analysis, dev: Any, dtype: Any, *, training: bool) -> tuple[nn.Module, set[Any]]:
+    """The build with the analysis' in-place layers, in `dtype` and mode, and the storages of its weights."""
+    model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=training))
+    model = _in_dtype(model, dtype).train(training)
+    return model, {_storage_key(t) for t in (*model.parameters(), *model.buffers())}
+
+
 def measure_saved(
     analysis: Analysis, batch: int = 2, device: str = "cpu", threads: int | None = None
 ) -> SavedMeasurement:
@@ -882,11 +889,9 @@ def measure_saved(
         )
 
     try:
-        model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=True))
+        model, weights = _prepared(analysis, dev, dtype, training=True)
     except LayerFailedError as exc:
         return result(f"torch rejects layer {exc}")
-    model = _in_dtype(model, dtype).train()
-    weights = {_storage_key(t) for t in (*model.parameters(), *model.buffers())}
     modules = dict(model.named_modules())
     running = [INPUT]
 
@@ -1246,11 +1251,9 @@ def measure_peak_inference(analysis: Analysis, device: str = "cpu", threads: int
         )
 
     try:
-        model = _materialize(analysis, dev, inplace=inplace_layers(analysis, training=False))
+        model, weights = _prepared(analysis, dev, dtype, training=False)
     except LayerFailedError as exc:
         return result(f"torch rejects layer {exc}")
-    model = _in_dtype(model, dtype).eval()
-    weights = {_storage_key(t) for t in (*model.parameters(), *model.buffers())}
     input_key = _storage_key(x)
     mode: Any = None
     mode = _live_storages_mode()(weights, lambda op: note("transient", mode.live()))
