@@ -1,53 +1,85 @@
-"""The command line: `archcost show`, `list` and `schema`.
+"""The command line: `archcost show`, `list`, `compare`, `scale`, `check`, `gallery`, `verify`, `schema`.
 
-Domain code raises :class:`~archcost.errors.SpecError`; this module alone turns it into a
-one-line message and exit code 2. torch and matplotlib are imported only by the commands
-that need them.
+Domain code raises :class:`~archcost.errors.SpecError`; this module alone turns it (and a bad
+option) into a one-line message and exit code 2. The command layer is the standard library's
+argparse, which imports in a millisecond; rich is imported only to print tables, torch only by
+`verify`, matplotlib only by `--plot`.
 """
 
 from __future__ import annotations
 
-import itertools
+import argparse
 import json
+import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from enum import StrEnum
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from archcost import __version__, engine, report, spec, units
 from archcost.errors import Location, SpecError
 
-app = typer.Typer(
-    name="archcost",
-    help="Analytic cost of neural-network architectures from YAML specs: shapes, params, MACs, FLOPs, memory.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
+if TYPE_CHECKING:
+    from rich.console import Console
 
-EXIT_BAD_INPUT = 2
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
-
-class Dtype(StrEnum):
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
-    int8 = "int8"
+FORMATS = ("table", "json", "csv", "markdown")
+DTYPES = tuple(units.DTYPE_BYTES)
+OPTIMIZERS = tuple(engine.OPTIMIZER_STATES)
+Y_AXES = ("top1", "top5", "params", "memory")
+CHART_SUFFIXES = (".png", ".svg", ".pdf")
+SPEC_SUFFIXES = (".yaml", ".yml")
+"""archcost writes reports, documents and charts, never a file with a spec's suffix."""
+DEFAULT_PLOT = Path("archcost-compare.png")
 
 
-class Optimizer(StrEnum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adam = "adam"
-    adamw = "adamw"
+class _MismatchError(Exception):
+    """A command found a mismatch (exit 1); it has printed why."""
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # spec text ":100:" stays text
+
+
+def _color(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def print_error(message: str) -> None:
+    """One line on stderr: ``error: file:line:col: what was expected``."""
+    label = "\033[1;31merror:\033[0m" if _color(sys.stderr) else "error:"
+    print(f"{label} {' '.join(message.splitlines())}", file=sys.stderr)
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    print(text, file=sys.stderr if err else sys.stdout)
+
+
+# ---------------------------------------------------------------------------- option values
+
+
+def _positive_int(text: str) -> int:
+    if not (text.strip().isdigit() and len(text) < 20 and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return int(text)
+
+
+def _base(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 1.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {text!r}")
+    return value
 
 
 def _parse_budget(text: str) -> int:
@@ -62,46 +94,7 @@ def _parse_budget(text: str) -> int:
     return value
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-SpecArg = Annotated[
-    str, typer.Argument(metavar="SPEC", help="A bundled spec name (see `archcost list`) or a path to a YAML spec.")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a model parameter (repeatable): --set groups=1."),
-]
-InputOpt = Annotated[
-    str | None,
-    typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (replaces the spec's)."),
-]
-BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size for memory figures.")]
-DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory figures.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-
-
-def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)  # spec text ":100:" stays text
-
-
-@contextmanager
-def _bad_input() -> Iterator[None]:
-    """Turn SpecError into one message on stderr and exit code 2."""
-    try:
-        yield
-    except SpecError as exc:
-        message = f"[bold red]error:[/] {escape(str(exc))}"
-        # one line however long; no emoji codes (an error on line 100 of a.yaml would print "a.yaml💯7")
-        Console(stderr=True, width=200, emoji=False).print(message, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def parse_sets(values: list[str] | None) -> dict[str, Any]:
+def parse_sets(values: Sequence[str] | None) -> dict[str, Any]:
     """`KEY=VALUE` options into a mapping; values are read as YAML scalars (1, 0.5, true, text)."""
     out: dict[str, Any] = {}
     for item in values or []:
@@ -129,262 +122,6 @@ def parse_input(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
-def analyze_ref(
-    ref: str,
-    sets: list[str] | None = None,
-    input_text: str | None = None,
-    batch: int = 1,
-    dtype: str = "fp32",
-    max_layers: int | None = None,
-) -> engine.Analysis:
-    """Load and analyse a spec given on the command line (`max_layers` replaces the default limit)."""
-    loaded = spec.load(ref)
-    limits = engine.Limits() if max_layers is None else engine.Limits(max_layers=max_layers)
-    return engine.analyze(
-        loaded,
-        overrides=parse_sets(sets),
-        input_override=parse_input(input_text),
-        batch=batch,
-        dtype=dtype,
-        limits=limits,
-    )
-
-
-@app.command()
-def show(
-    spec_ref: SpecArg,
-    plot_file: Annotated[
-        Path | None, typer.Argument(metavar="[FILE]", help="With --plot: the chart file (.png, .svg, .pdf).")
-    ] = None,
-    plot: Annotated[
-        bool, typer.Option("--plot", help="Draw per-layer (or with --depth, per-stage) bars of params, MACs, memory.")
-    ] = False,
-    input_shape: InputOpt = None,
-    batch: BatchOpt = 1,
-    dtype: DtypeOpt = Dtype.fp32,
-    sets: SetOpt = None,
-    depth: Annotated[
-        int | None, typer.Option("--depth", "-d", min=1, help="Collapse the hierarchy to N levels, summing children.")
-    ] = None,
-    fmt: FormatOpt = Format.table,
-    explain: Annotated[bool, typer.Option("--explain", help="Print each layer's arithmetic, lecture style.")] = False,
-    exact: Annotated[
-        bool, typer.Option("--exact", help="Exact integers in the table instead of 35K, 120M, 3.86G.")
-    ] = False,
-    train: Annotated[
-        bool, typer.Option("--train", help="Add training memory: gradients, optimizer state, saved activations.")
-    ] = False,
-    optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer state for training memory.")] = (
-        Optimizer.adam
-    ),
-    budget: Annotated[
-        str | None,
-        typer.Option("--memory", metavar="SIZE", help="Largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)."),
-    ] = None,
-    max_layers: Annotated[
-        int | None,
-        typer.Option(
-            "--max-layers",
-            min=1,
-            metavar="N",
-            help=f"Allow N leaf layers (a safety limit; {engine.Limits().max_layers:,}).",
-        ),
-    ] = None,
-) -> None:
-    """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
-    with _bad_input():
-        analysis = analyze_ref(spec_ref, sets, input_shape, batch, dtype.value, max_layers)
-        mem = engine.memory(analysis, optimizer.value)
-        fits = engine.fit(analysis, _parse_budget(budget), optimizer.value) if budget else None
-    if plot_file is not None and not plot:
-        with _bad_input():
-            raise SpecError(f"unexpected argument {plot_file}: a chart file goes with --plot", Location(str(plot_file)))
-    if plot:
-        chart = _plotting()
-        path = plot_file or Path(f"archcost-{analysis.name}.png")
-        with _bad_input():
-            chart.layers_chart(analysis, path, depth=depth)
-        typer.echo(f"wrote {path}", err=True)
-    if explain:
-        for line in report.explain(analysis):
-            typer.echo(line)
-        return
-    if fmt is Format.table:
-        console = _console()
-        console.print(report.table(analysis, depth, exact=exact, mem=mem if train else None))
-        for line in report.summary(analysis, mem, train=train, fit=fits):
-            console.print(line, highlight=False, soft_wrap=True)
-    else:
-        sys.stdout.write(report.render_text(analysis, fmt.value, depth, mem, fits))
-
-
-@app.command("list")
-def list_specs(fmt: FormatOpt = Format.table) -> None:
-    """The bundled specs grouped by family, with year, params, MACs and reported top-1 error."""
-    from archcost import check as paper_check
-
-    entries = []
-    with _bad_input():
-        for name in spec.bundled_names():
-            loaded = spec.load(name)
-            analysis = engine.analyze(loaded)
-            entries.append(
-                report.CatalogEntry(
-                    name=name,
-                    title=analysis.title,
-                    family=str(loaded.meta.get("family", "")),
-                    year=loaded.meta.get("year"),
-                    params=analysis.totals.params,
-                    macs=analysis.totals.macs,
-                    input=analysis.input,
-                    top1=paper_check.accuracy(loaded).get("top1_error"),
-                )
-            )
-    if fmt is Format.table:
-        _console().print(report.catalog_table(entries))
-    else:
-        sys.stdout.write(report.catalog_text(entries, fmt.value))
-
-
-def _analyzer(loaded: spec.Spec) -> Callable[[Mapping[str, Any], tuple[int, ...] | None], engine.Analysis]:
-    """Analyses of one spec at given parameter settings and input, for the paper check."""
-
-    def analyze(settings: Mapping[str, Any], shape: tuple[int, ...] | None) -> engine.Analysis:
-        return engine.analyze(loaded, overrides=settings, input_override=shape)
-
-    return analyze
-
-
-@app.command()
-def check(
-    spec_refs: Annotated[
-        list[str] | None, typer.Argument(metavar="[SPEC]...", help="Specs to check (default: every bundled spec).")
-    ] = None,
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """Compare each spec's figures reported by its paper with the computed ones; exit 1 on an unexplained failure."""
-    from archcost import check as paper_check
-
-    refs = spec_refs or spec.bundled_names()
-    all_rows: list[paper_check.CheckRow] = []
-    console = _console()
-    with _bad_input():
-        for ref in refs:
-            loaded = spec.load(ref)
-            rows = paper_check.check_spec(loaded, _analyzer(loaded))
-            all_rows += rows
-            if fmt is Format.table:
-                console.print(report.check_table(loaded.title, rows))
-    failed = [r for r in all_rows if r.failed]
-    if fmt is Format.json:
-        typer.echo(json.dumps(report.check_dicts(all_rows), indent=2))
-    elif fmt is Format.markdown:
-        sys.stdout.write(report.check_markdown(all_rows))
-    elif fmt is Format.csv:
-        raise typer.BadParameter("check prints table, json or markdown", param_hint="--format")
-    if fmt is Format.table:
-        counts = {
-            v: sum(r.verdict == v for r in all_rows) for v in ("pass", "explained", "reported", "fail", "missing")
-        }
-        summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-        verdict = "[bold red]FAILED[/]" if failed else "[green]ok[/]"
-        console.print(f"{verdict}: {len(refs)} spec(s), {summary}")
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command()
-def gallery(
-    output: Annotated[
-        Path | None, typer.Argument(metavar="[FILE]", help="Write here (e.g. docs/gallery.md); default: stdout.")
-    ] = None,
-    check_only: Annotated[
-        bool, typer.Option("--check", help="Do not write: exit 1 if FILE is not what would be written.")
-    ] = False,
-) -> None:
-    """Generate the gallery of bundled networks (docs/gallery.md) from computed and reported figures."""
-    from archcost import check as paper_check
-
-    entries = []
-    with _bad_input():
-        specs = sorted((spec.load(n) for n in spec.bundled_names()), key=lambda s: (s.meta.get("year", 0), s.name))
-        for loaded in specs:
-            analyze = _analyzer(loaded)
-            entries.append(
-                report.GalleryEntry(
-                    loaded.name, dict(loaded.meta), analyze({}, None), paper_check.check_spec(loaded, analyze)
-                )
-            )
-    text = report.gallery(entries)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    with _bad_input():
-        if check_only:
-            try:
-                current = output.read_text(encoding="utf-8") if output.is_file() else ""
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SpecError(f"cannot read {output}: {exc}", Location(str(output))) from None
-            if current != text:
-                typer.echo(f"{output} is out of date: run `archcost gallery {output}`", err=True)
-                raise typer.Exit(1)
-            typer.echo(f"{output} is up to date")
-            return
-        write_atomic(output, text)
-    typer.echo(f"wrote {output}")
-
-
-SPEC_SUFFIXES = (".yaml", ".yml")
-"""archcost writes reports, documents and charts, never a file with a spec's suffix."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file
-    and a failed write leaves the old file as it was. SpecError for a spec's suffix, a folder, or an OS error.
-    """
-    if path.suffix.lower() in SPEC_SUFFIXES:
-        raise SpecError("refusing to write a .yaml or .yml file: archcost never writes a spec", Location(str(path)))
-    if path.is_dir():
-        raise SpecError("this is a folder: give a file name", Location(str(path)))
-    import os
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, mode)  # mkstemp makes it private; keep the old file's mode, or a new file's
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
-        raise
-
-
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-class YAxis(StrEnum):
-    top1 = "top1"
-    top5 = "top5"
-    params = "params"
-    memory = "memory"
-
-
-DEFAULT_PLOT = Path("archcost-compare.png")
-
-
 def parse_sweep(text: str) -> tuple[str, list[Any]]:
     """`alpha=1.0,0.75,0.5` or `phi=0..7` (inclusive) into a key and its values."""
     key, sep, values = text.partition("=")
@@ -408,223 +145,563 @@ def split_ref(ref: str) -> tuple[str, dict[str, Any]]:
     return name, parse_sets(rest.split(","))
 
 
-def _label(title: str, settings: Mapping[str, Any]) -> str:
-    return f"{title} ({', '.join(f'{k}={v}' for k, v in settings.items())})" if settings else title
+def is_chart(arg: str) -> bool:
+    """An argument that names a file to draw into rather than a spec: it has a suffix other than .yaml/.yml."""
+    suffix = Path(arg).suffix.lower()
+    return bool(suffix) and suffix not in SPEC_SUFFIXES and not arg.endswith(".")
 
 
-@app.command()
-def compare(
-    spec_refs: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="SPEC[:K=V,...]...",
-            help="Specs to compare, each optionally with its own settings: alexnet alexnet:groups=1. "
-            "With --plot, an argument ending in .png/.svg/.pdf names the chart file.",
-        ),
-    ],
-    sets: SetOpt = None,
-    sweep: Annotated[
-        list[str] | None,
-        typer.Option("--sweep", metavar="KEY=V1,V2|KEY=A..B", help="One row per value (repeatable: all combinations)."),
-    ] = None,
-    input_shape: InputOpt = None,
-    batch: BatchOpt = 1,
-    dtype: DtypeOpt = Dtype.fp32,
-    fmt: FormatOpt = Format.table,
-    plot: Annotated[
-        bool, typer.Option("--plot", help=f"Draw a bubble chart (to FILE given among the specs, else {DEFAULT_PLOT}).")
-    ] = False,
-    y_axis: Annotated[
-        YAxis, typer.Option("--y", help="The chart's y axis: top-1 or top-5 accuracy, params or memory.")
-    ] = YAxis.top1,
-) -> None:
-    """Compare networks side by side: params, MACs, FLOPs, memory, depth, receptive field, reported errors."""
-    from archcost import check as paper_check
+def analyze_ref(
+    ref: str,
+    sets: Sequence[str] | None = None,
+    input_text: str | None = None,
+    batch: int = 1,
+    dtype: str = "fp32",
+    max_layers: int | None = None,
+) -> engine.Analysis:
+    """Load and analyse a spec given on the command line (`max_layers` replaces the default limit)."""
+    loaded = spec.load(ref)
+    limits = engine.Limits() if max_layers is None else engine.Limits(max_layers=max_layers)
+    return engine.analyze(
+        loaded,
+        overrides=parse_sets(sets),
+        input_override=parse_input(input_text),
+        batch=batch,
+        dtype=dtype,
+        limits=limits,
+    )
 
-    plot_file = None
-    refs = []
-    for ref in spec_refs:
-        if plot and Path(ref).suffix.lower() not in ("", ".yaml", ".yml"):
-            plot_file = Path(ref)
-        else:
-            refs.append(ref)
-    rows: list[report.CompareRow] = []
-    with _bad_input():
-        if not refs:
-            raise SpecError("compare needs at least one spec", Location("compare"))
-        common = parse_sets(sets)
-        sweeps = [parse_sweep(s) for s in sweep or []]
-        shape = parse_input(input_shape)
-        for ref in refs:
-            name, own = split_ref(ref)
-            loaded = spec.load(name)
-            for combo in itertools.product(*[[(k, v) for v in values] for k, values in sweeps]):
-                varied = {**own, **dict(combo)}
-                settings = {**common, **varied}
-                analysis = engine.analyze(
-                    loaded, overrides=settings, input_override=shape, batch=batch, dtype=dtype.value
-                )
-                acc = paper_check.accuracy(loaded, settings) if shape is None else {}
-                rows.append(
-                    report.CompareRow(
-                        _label(analysis.title, varied), analysis, acc.get("top1_error"), acc.get("top5_error")
-                    )
-                )
-    if fmt is Format.table:
-        console = _console()
-        console.print(report.compare_table(rows))
-        for line in report.compare_notes(rows):
-            console.print(line, highlight=False, soft_wrap=True)
-    else:
-        sys.stdout.write(report.compare_text(rows, fmt.value))
-    if plot:
-        chart = _plotting()
-        path = plot_file or DEFAULT_PLOT
-        with _bad_input():
-            chart.compare_chart(rows, path, y=y_axis.value)
-        typer.echo(f"wrote {path}", err=fmt is not Format.table)
+
+def _analyzer(loaded: spec.Spec) -> Callable[[Mapping[str, Any], tuple[int, ...] | None], engine.Analysis]:
+    """Analyses of one spec at given parameter settings and input, for the paper check."""
+
+    def analyze(settings: Mapping[str, Any], shape: tuple[int, ...] | None) -> engine.Analysis:
+        return engine.analyze(loaded, overrides=settings, input_override=shape)
+
+    return analyze
 
 
 def _plotting() -> Any:
-    """The plot module, or a clear message (exit 2) when matplotlib is not installed."""
+    """The plot module; a SpecError (exit 2) saying how to install matplotlib when it is missing."""
     try:
         from archcost import plot as chart
     except ImportError as exc:
         if "matplotlib" not in str(exc):
             raise
-        Console(stderr=True).print(
-            "[bold red]error:[/] " + escape("plots need matplotlib: pip install 'archcost[plot]'"), highlight=False
-        )
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SpecError("plots need matplotlib: pip install 'archcost[plot]'", Location("--plot")) from None
     return chart
 
 
-class VerifyFormat(StrEnum):
-    table = "table"
-    json = "json"
+# ---------------------------------------------------------------------------- commands
 
 
-@app.command()
-def verify(
-    spec_refs: Annotated[
-        list[str] | None, typer.Argument(metavar="[SPEC]...", help="Specs to verify: bundled names or YAML paths.")
-    ] = None,
-    every: Annotated[bool, typer.Option("--all", help="Verify every bundled spec.")] = False,
-    device: Annotated[
-        str, typer.Option("--device", metavar="cpu|cuda", help="Where torch runs the forward pass.")
-    ] = "cpu",
-    batch: Annotated[
-        int, typer.Option("--batch", "-b", min=1, help="Batch of the forward pass; counts are compared per batch.")
-    ] = 1,
-    sets: SetOpt = None,
-    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
-    all_rows: Annotated[bool, typer.Option("--all-rows", help="List every layer, not only those that differ.")] = False,
-    memory: Annotated[
-        bool,
-        typer.Option(
-            "--memory",
-            help="Also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the bytes "
-            "autograd saves for backward with the analytic figure (within 1%); on CUDA also the allocator's peaks.",
-        ),
-    ] = False,
-) -> None:
+def cmd_show(o: argparse.Namespace) -> None:
+    """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
+    if o.plot is not None and o.spec is None and o.plot and not is_chart(o.plot):
+        o.spec, o.plot = o.plot, ""  # `show --plot vgg16`: the option's value was the spec
+    if o.spec is None:
+        raise SpecError("show needs a SPEC: a bundled name (see `archcost list`) or a YAML file", Location("show"))
+    chart_file = o.plot or o.file
+    if o.file is not None and o.plot is None:
+        raise SpecError(f"unexpected argument {o.file}: a chart file goes with --plot", Location(o.file))
+    chart = _plotting() if o.plot is not None else None
+    if chart is not None and chart_file:
+        chart.check_path(Path(chart_file))  # before the work, not after
+    analysis = analyze_ref(o.spec, o.set, o.input, o.batch, o.dtype, o.max_layers)
+    mem = engine.memory(analysis, o.optimizer)
+    fits = engine.fit(analysis, _parse_budget(o.memory), o.optimizer) if o.memory else None
+    if chart is not None:
+        path = Path(chart_file) if chart_file else Path(f"archcost-{analysis.name}.png")
+        chart.layers_chart(analysis, path, depth=o.depth)
+        _echo(f"wrote {path}", err=True)
+    if o.explain:
+        for line in report.explain(analysis):
+            _echo(line)
+    elif o.format == "table":
+        console = _console()
+        console.print(report.table(analysis, o.depth, exact=o.exact, mem=mem if o.train else None))
+        for line in report.summary(analysis, mem, train=o.train, fit=fits):
+            console.print(line, highlight=False, soft_wrap=True)
+    else:
+        sys.stdout.write(report.render_text(analysis, o.format, o.depth, mem, fits))
+
+
+def cmd_list(o: argparse.Namespace) -> None:
+    """The bundled specs grouped by family, with year, params, MACs and reported top-1 error."""
+    from archcost import check as paper_check
+
+    entries = []
+    for name in spec.bundled_names():
+        loaded = spec.load(name)
+        analysis = engine.analyze(loaded)
+        entries.append(
+            report.CatalogEntry(
+                name=name,
+                title=analysis.title,
+                family=str(loaded.meta.get("family", "")),
+                year=loaded.meta.get("year"),
+                params=analysis.totals.params,
+                macs=analysis.totals.macs,
+                input=analysis.input,
+                top1=paper_check.accuracy(loaded).get("top1_error"),
+            )
+        )
+    if o.format == "table":
+        _console().print(report.catalog_table(entries))
+    else:
+        sys.stdout.write(report.catalog_text(entries, o.format))
+
+
+def cmd_compare(o: argparse.Namespace) -> None:
+    """Compare networks side by side: params, MACs, FLOPs, memory, depth, receptive field, reported errors."""
+    import itertools
+
+    from archcost import check as paper_check
+
+    args = [*o.specs, *([o.plot] if o.plot else [])]
+    charts = [a for a in args if is_chart(a)] if o.plot is not None else []
+    refs = [a for a in args if a not in charts]
+    if len(charts) > 1:
+        raise SpecError(f"one chart file, please; got {', '.join(charts)}", Location("--plot"))
+    if not refs:
+        raise SpecError("compare needs at least one spec", Location("compare"))
+    chart = _plotting() if o.plot is not None else None
+    path = Path(charts[0]) if charts else DEFAULT_PLOT
+    if chart is not None:
+        chart.check_path(path)  # before the work, not after
+    common = parse_sets(o.set)
+    sweeps = [parse_sweep(s) for s in o.sweep or []]
+    shape = parse_input(o.input)
+    rows: list[report.CompareRow] = []
+    for ref in refs:
+        name, own = split_ref(ref)
+        loaded = spec.load(name)
+        for combo in itertools.product(*[[(k, v) for v in values] for k, values in sweeps]):
+            varied = {**own, **dict(combo)}
+            settings = {**common, **varied}
+            analysis = engine.analyze(loaded, overrides=settings, input_override=shape, batch=o.batch, dtype=o.dtype)
+            acc = paper_check.accuracy(loaded, settings) if shape is None else {}
+            label = (
+                f"{analysis.title} ({', '.join(f'{k}={v}' for k, v in varied.items())})" if varied else analysis.title
+            )
+            rows.append(report.CompareRow(label, analysis, acc.get("top1_error"), acc.get("top5_error")))
+    if o.format == "table":
+        console = _console()
+        console.print(report.compare_table(rows))
+        for line in report.compare_notes(rows):
+            console.print(line, highlight=False, soft_wrap=True)
+    else:
+        sys.stdout.write(report.compare_text(rows, o.format))
+    if chart is not None:
+        chart.compare_chart(rows, path, y=o.y)
+        _echo(f"wrote {path}", err=o.format != "table")
+
+
+def cmd_scale(o: argparse.Namespace) -> None:
+    """Compound scaling (EfficientNet §3.3): depth α^φ, width β^φ, resolution γ^φ, and the MACs it costs."""
+    loaded = spec.load(o.spec)
+    try:
+        _, phis = parse_sweep(f"phi={o.phi}")
+    except SpecError as exc:
+        raise SpecError(
+            exc.message.replace("--sweep 'phi=", "--phi '").replace("KEY=", ""), Location("--phi")
+        ) from None
+    if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
+        raise SpecError(f"--phi {o.phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
+    steps = engine.compound_scaling(loaded, phis, o.alpha, o.beta, o.gamma)
+    rows = [report.ScaleRow(step, engine.analyze(loaded, overrides=step.settings)) for step in steps]
+    if o.format == "table":
+        _console().print(report.scale_table(rows, o.alpha, o.beta, o.gamma))
+    else:
+        _echo(json.dumps(report.scale_dicts(rows, o.alpha, o.beta, o.gamma), indent=2))
+
+
+def cmd_check(o: argparse.Namespace) -> None:
+    """Compare each spec's figures reported by its paper with the computed ones; exit 1 on an unexplained failure."""
+    from archcost import check as paper_check
+
+    refs = o.specs or spec.bundled_names()
+    all_rows: list[paper_check.CheckRow] = []
+    console = _console() if o.format == "table" else None
+    for ref in refs:
+        loaded = spec.load(ref)
+        rows = paper_check.check_spec(loaded, _analyzer(loaded))
+        all_rows += rows
+        if console is not None:
+            console.print(report.check_table(loaded.title, rows))
+    failed = [r for r in all_rows if r.failed]
+    if o.format == "json":
+        _echo(json.dumps(report.check_dicts(all_rows), indent=2))
+    elif o.format == "markdown":
+        sys.stdout.write(report.check_markdown(all_rows))
+    elif console is not None:
+        counts = {
+            v: sum(r.verdict == v for r in all_rows) for v in ("pass", "explained", "reported", "fail", "missing")
+        }
+        summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        verdict = "[bold red]FAILED[/]" if failed else "[green]ok[/]"
+        console.print(f"{verdict}: {len(refs)} spec(s), {summary}")
+    if failed:
+        raise _MismatchError
+
+
+def cmd_gallery(o: argparse.Namespace) -> None:
+    """Generate the gallery of bundled networks (docs/gallery.md) from computed and reported figures."""
+    from archcost import check as paper_check
+
+    entries = []
+    specs = sorted((spec.load(n) for n in spec.bundled_names()), key=lambda s: (s.meta.get("year", 0), s.name))
+    for loaded in specs:
+        analyze = _analyzer(loaded)
+        entries.append(
+            report.GalleryEntry(
+                loaded.name, dict(loaded.meta), analyze({}, None), paper_check.check_spec(loaded, analyze)
+            )
+        )
+    text = report.gallery(entries)
+    if o.file is None:
+        sys.stdout.write(text)
+        return
+    output = Path(o.file)
+    if o.check:
+        try:
+            current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read {output}: {exc}", Location(str(output))) from None
+        if current != text:
+            _echo(f"{output} is out of date: run `archcost gallery {output}`", err=True)
+            raise _MismatchError
+        _echo(f"{output} is up to date")
+        return
+    write_atomic(output, text)
+    _echo(f"wrote {output}")
+
+
+def cmd_verify(o: argparse.Namespace) -> None:
     """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
     fvcore flops and activations with the analytic figures (with --memory, the saved-for-backward
     bytes too); exit 1 on any mismatch."""
+    from rich.console import Console
+    from rich.markup import escape
+
     from archcost import torchcheck  # imports torch and fvcore only when verify runs
 
-    refs = list(dict.fromkeys([*(spec.bundled_names() if every else []), *(spec_refs or [])]))  # each once
+    refs = list(dict.fromkeys([*(spec.bundled_names() if o.all else []), *(o.specs or [])]))  # each once
+    if not refs:
+        raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
     console, progress = _console(), Console(stderr=True, highlight=False)
+    torchcheck.require()
+    torchcheck.resolve_device(o.device)
+    analyses = [analyze_ref(ref, o.set, batch=o.batch) for ref in refs]  # every spec loads before the slow part
     results = []
     memory_checks: list[torchcheck.MemoryCheck] = []
-    with _bad_input():
-        if not refs:
-            raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
-        torchcheck.require()
-        torchcheck.resolve_device(device)
-        analyses = [analyze_ref(ref, sets, batch=batch) for ref in refs]  # every spec loads before the slow part
-        for i, analysis in enumerate(analyses, 1):
-            if len(analyses) > 1:
-                progress.print(f"[dim][{i}/{len(analyses)}] verifying {escape(analysis.name)}…[/]")
-            result = torchcheck.verify(analysis, device=device, batch=batch)
-            results.append(result)
-            if fmt is VerifyFormat.table:
-                if result.mismatches or (all_rows and result.layers):
-                    console.print(torchcheck.table(result, all_rows=all_rows))
-                if result.failure is None:
-                    console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
-                console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
-            if memory:
-                check = torchcheck.verify_memory(analysis, device=device)
-                memory_checks.append(check)
-                if fmt is VerifyFormat.table:
-                    console.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
-    checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
+    table = o.format == "table"
+    for i, analysis in enumerate(analyses, 1):
+        if len(analyses) > 1:
+            progress.print(f"[dim][{i}/{len(analyses)}] verifying {escape(analysis.name)}…[/]")
+        result = torchcheck.verify(analysis, device=o.device, batch=o.batch)
+        results.append(result)
+        if table:
+            if result.mismatches or (o.all_rows and result.layers):
+                console.print(torchcheck.table(result, all_rows=o.all_rows))
+            if result.failure is None:
+                console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
+            console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
+        if o.memory:
+            check = torchcheck.verify_memory(analysis, device=o.device)
+            memory_checks.append(check)
+            if table:
+                console.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
+    checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if o.memory else [None] * len(results)
     failed = [
         r.name
         for r, m in zip(results, checks, strict=True)
         if not r.ok or (m is not None and (not m.ok or m.peak_ok is False))
     ]
-    if fmt is VerifyFormat.json:
+    if not table:
         dicts = [
             {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
         ]
-        typer.echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
+        _echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
     elif len(results) > 1:
         summary = f"{len(results) - len(failed)} of {len(results)} specs agree with torch + fvcore"
         console.print(
             f"[bold red]FAILED[/]: {summary}; differ: {', '.join(failed)}" if failed else f"[green]ok[/]: {summary}"
         )
     if failed:
-        raise typer.Exit(1)
+        raise _MismatchError
 
 
-@app.command()
-def scale(
-    spec_ref: SpecArg,
-    phi: Annotated[str, typer.Option("--phi", metavar="A..B|A,B,...", help="The compound coefficients φ.")] = "0..7",
-    alpha: Annotated[float, typer.Option("--alpha", min=1.0, help="Depth base (EfficientNet: 1.2).")] = 1.2,
-    beta: Annotated[float, typer.Option("--beta", min=1.0, help="Width base (EfficientNet: 1.1).")] = 1.1,
-    gamma: Annotated[float, typer.Option("--gamma", min=1.0, help="Resolution base (EfficientNet: 1.15).")] = 1.15,
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """Compound scaling (EfficientNet §3.3): depth α^φ, width β^φ, resolution γ^φ, and the MACs it costs."""
-    with _bad_input():
-        loaded = spec.load(spec_ref)
-        try:
-            _, phis = parse_sweep(f"phi={phi}")
-        except SpecError as exc:
-            raise SpecError(
-                exc.message.replace("--sweep 'phi=", "--phi '").replace("KEY=", ""), Location("--phi")
-            ) from None
-        if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
-            raise SpecError(f"--phi {phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
-        steps = engine.compound_scaling(loaded, phis, alpha, beta, gamma)
-        rows = [report.ScaleRow(step, engine.analyze(loaded, overrides=step.settings)) for step in steps]
-    if fmt is Format.table:
-        _console().print(report.scale_table(rows, alpha, beta, gamma))
-    elif fmt is Format.json:
-        typer.echo(json.dumps(report.scale_dicts(rows, alpha, beta, gamma), indent=2))
-    else:
-        raise typer.BadParameter("scale prints table or json", param_hint="--format")
-
-
-@app.command()
-def schema() -> None:
+def cmd_schema(o: argparse.Namespace) -> None:
     """Print the JSON Schema of the spec format (for editor validation)."""
-    typer.echo(json.dumps(spec.json_schema(), indent=2))
+    _echo(json.dumps(spec.json_schema(), indent=2))
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"archcost {__version__}")
-        raise typer.Exit()
+# ---------------------------------------------------------------------------- files
 
 
-@app.callback()
-def main(
-    version: Annotated[
-        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
-    ] = None,
-) -> None:
-    """archcost: analytic cost of neural-network architectures."""
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file
+    and a failed write leaves the old file as it was. SpecError for a spec's suffix, a folder, or an OS error.
+    """
+    if path.suffix.lower() in SPEC_SUFFIXES:
+        raise SpecError("refusing to write a .yaml or .yml file: archcost never writes a spec", Location(str(path)))
+    if path.is_dir():
+        raise SpecError("this is a folder: give a file name", Location(str(path)))
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, mode)  # mkstemp makes it private; keep the old file's mode, or a new file's
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise SpecError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ---------------------------------------------------------------------------- the parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with archcost's error style: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print_error(f"{message} (see `{self.prog} --help`)")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32, width=min(_terminal_width(), 100))
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns - 2
+    except OSError:
+        return 100
+
+
+SPEC_HELP = "a bundled spec name (see `archcost list`) or a path to a YAML spec"
+
+
+def _spec_options(p: argparse.ArgumentParser, *, input_shape: bool = True) -> None:
+    """--set, --input, --batch, --dtype: how a spec is analysed."""
+    p.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a model parameter (repeatable): --set groups=1",
+    )
+    if input_shape:
+        p.add_argument("-i", "--input", metavar="CxHxW", help="input shape, e.g. 3x224x224 (replaces the spec's)")
+    p.add_argument(
+        "-b", "--batch", type=_positive_int, default=1, metavar="N", help="batch size for memory figures (1)"
+    )
+    p.add_argument("--dtype", choices=DTYPES, default="fp32", help="element type for memory figures (fp32)")
+
+
+def _format_option(p: argparse.ArgumentParser, choices: Sequence[str] = FORMATS) -> None:
+    p.add_argument("-f", "--format", choices=choices, default="table", help="output format (table)")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The `archcost` command line, and each command's own parser by name."""
+    parser = _Parser(
+        prog="archcost",
+        description="Analytic cost of neural-network architectures from YAML specs: "
+        "shapes, params, MACs, FLOPs, memory.",
+        epilog="Run `archcost COMMAND --help` for a command's options. Conventions: docs/conventions.md.",
+        formatter_class=_formatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"archcost {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", parser_class=_Parser)
+    parsers: dict[str, argparse.ArgumentParser] = {}
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace], None], summary: str, usage: str, examples: str = ""
+    ) -> argparse.ArgumentParser:
+        doc = textwrap.fill(" ".join((run.__doc__ or summary).split()), width=min(_terminal_width(), 100))
+        p = commands.add_parser(
+            name,
+            help=summary,
+            usage=f"%(prog)s {usage}",
+            description=doc,
+            epilog=f"examples:\n{textwrap.indent(examples, '  ')}" if examples else None,
+            formatter_class=_formatter,
+            allow_abbrev=False,
+        )
+        p.set_defaults(run=run)
+        parsers[name] = p
+        return p
+
+    p = command(
+        "show",
+        cmd_show,
+        "one network layer by layer: shapes, params, MACs, FLOPs, memory",
+        "SPEC [options]",
+        "archcost show vgg16\n"
+        "archcost show alexnet --explain           # each layer's arithmetic\n"
+        "archcost show resnet50 --depth 1 --exact  # per stage, exact integers\n"
+        "archcost show resnet50 --train --batch 32 --optimizer adam\n"
+        "archcost show mobilenet_v1 --set alpha=0.5 --input 3x160x160 --format json\n"
+        "archcost show my_net.yaml --plot my_net.png",
+    )
+    p.add_argument("spec", nargs="?", metavar="SPEC", help=SPEC_HELP)
+    p.add_argument("file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)  # `show SPEC FILE --plot`, as before
+    _spec_options(p)
+    p.add_argument("-d", "--depth", type=_positive_int, metavar="N", help="collapse the hierarchy to N levels, summing")
+    _format_option(p)
+    p.add_argument("--explain", action="store_true", help="print each layer's arithmetic, lecture style")
+    p.add_argument("--exact", action="store_true", help="exact integers in the table instead of 35K, 120M, 3.86G")
+    p.add_argument("--train", action="store_true", help="add training memory: gradients, optimizer state, saved")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer state for training memory (adam)")
+    p.add_argument("--memory", metavar="SIZE", help="largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)")
+    p.add_argument(
+        "--max-layers",
+        type=_positive_int,
+        metavar="N",
+        help=f"allow N leaf layers (a safety limit; default {engine.Limits().max_layers:,})",
+    )
+    p.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="draw per-layer (with --depth, per-stage) bars of params, MACs, memory to FILE "
+        "(.png, .svg, .pdf; default archcost-NAME.png)",
+    )
+
+    p = command("list", cmd_list, "the bundled networks by family, with params, MACs and top-1 error", "[options]")
+    _format_option(p)
+
+    p = command(
+        "compare",
+        cmd_compare,
+        "networks side by side, with ratios and a bubble chart",
+        "SPEC[:K=V,...]... [options]",
+        "archcost compare alexnet googlenet resnet152 --plot\n"
+        "archcost compare alexnet alexnet:groups=1\n"
+        "archcost compare mobilenet_v1 --sweep alpha=1,0.75,0.5 --sweep resolution=224,160",
+    )
+    p.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC[:K=V,...]",
+        help="specs to compare, each optionally with its own settings: alexnet alexnet:groups=1",
+    )
+    _spec_options(p)
+    p.add_argument(
+        "--sweep",
+        action="append",
+        metavar="KEY=V1,V2|KEY=A..B",
+        help="one row per value (repeatable: all combinations)",
+    )
+    _format_option(p)
+    p.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help=f"draw a bubble chart to FILE (.png, .svg, .pdf; default {DEFAULT_PLOT})",
+    )
+    p.add_argument("--y", choices=Y_AXES, default="top1", help="the chart's y axis (top1)")
+
+    p = command(
+        "scale",
+        cmd_scale,
+        "compound scaling of depth, width and resolution (EfficientNet)",
+        "SPEC [options]",
+        "archcost scale efficientnet_b0 --phi 0..7",
+    )
+    p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    p.add_argument("--phi", default="0..7", metavar="A..B|A,B,...", help="the compound coefficients φ (0..7)")
+    p.add_argument("--alpha", type=_base, default=1.2, help="depth base (EfficientNet: 1.2)")
+    p.add_argument("--beta", type=_base, default=1.1, help="width base (EfficientNet: 1.1)")
+    p.add_argument("--gamma", type=_base, default=1.15, help="resolution base (EfficientNet: 1.15)")
+    _format_option(p, ("table", "json"))
+
+    p = command(
+        "check", cmd_check, "each spec's figures against its paper's; exit 1 on a failure", "[SPEC...] [options]"
+    )
+    p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to check (default: every bundled spec)")
+    _format_option(p, ("table", "json", "markdown"))
+
+    p = command("gallery", cmd_gallery, "write the gallery of bundled networks (docs/gallery.md)", "[FILE] [--check]")
+    p.add_argument("file", nargs="?", metavar="FILE", help="write here (e.g. docs/gallery.md); default: stdout")
+    p.add_argument("--check", action="store_true", help="do not write: exit 1 if FILE is not what would be written")
+
+    p = command(
+        "verify",
+        cmd_verify,
+        "cross-check every figure against torch + fvcore; exit 1 on a mismatch",
+        "SPEC... | --all [options]",
+        "archcost verify resnet50\narchcost verify --all --memory --batch 2",
+    )
+    p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to verify: bundled names or YAML paths")
+    p.add_argument("--all", action="store_true", help="verify every bundled spec")
+    p.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where torch runs the forward pass (cpu)")
+    p.add_argument("-b", "--batch", type=_positive_int, default=1, metavar="N", help="batch of the forward pass (1)")
+    p.add_argument("-s", "--set", action="append", metavar="KEY=VALUE", help="override a model parameter (repeatable)")
+    _format_option(p, ("table", "json"))
+    p.add_argument("--all-rows", action="store_true", help="list every layer, not only those that differ")
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the "
+        "bytes autograd saves for backward with the analytic figure (within 1%%); on CUDA also the peaks",
+    )
+
+    command("schema", cmd_schema, "print the JSON Schema of the spec format (for editors)", "")
+    return parser, parsers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code: 0 ok, 1 a check found a mismatch, 2 bad input."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parser()
+    try:
+        if not args:
+            parser.print_help()
+            return EXIT_OK
+        # a command takes options and arguments in any order (`show --format json vgg16`); anything else is
+        # --help, --version or an unknown command (an error)
+        own = commands.get(args[0])
+        options = parser.parse_args(args) if own is None else own.parse_intermixed_args(args[1:])
+        options.run(options)
+        sys.stdout.flush()  # here, where a closed pipe is handled, not at exit
+    except SystemExit as exc:  # argparse: --help, --version, or a bad option (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except SpecError as exc:
+        print_error(str(exc))
+        return EXIT_BAD_INPUT
+    except _MismatchError:
+        return EXIT_MISMATCH
+    except BrokenPipeError:  # `archcost show vgg16 | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+    return EXIT_OK
+
+
+def app(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `archcost` console script."""
+    sys.exit(main(argv))

@@ -1,4 +1,4 @@
-"""The CLI through typer's runner: every command and format, the JSON contract, exit codes."""
+"""The CLI run in-process: every command and format, the JSON contract, exit codes."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import CliRunner
 
 from archcost import engine, spec
-from archcost.cli import app
+from archcost.cli import app, build_parser
 
 runner = CliRunner()
 
@@ -195,19 +195,34 @@ def test_error_names_file_line_and_layer(tmp_path: Path) -> None:
     assert f"{path}:6" in out and "(layer b)" in out and "larger than the padded input" in out
 
 
-@pytest.mark.parametrize("command", [["show", "lenet5"], ["list"], ["show", "lenet5", "--format", "json"], ["schema"]])
-def test_light_commands_import_no_torch_or_matplotlib(command: list[str]) -> None:
+HEAVY = ("torch", "fvcore", "matplotlib")
+LIGHT = (*HEAVY, "rich")  # rich is for tables: the machine-readable paths never import it
+
+
+@pytest.mark.parametrize(
+    ("command", "forbidden"),
+    [
+        (["show", "lenet5"], HEAVY),
+        (["list"], HEAVY),
+        (["show", "lenet5", "--format", "json"], LIGHT),
+        (["show", "lenet5", "--format", "csv"], LIGHT),
+        (["show", "lenet5", "--explain"], LIGHT),
+        (["list", "--format", "json"], LIGHT),
+        (["schema"], LIGHT),
+        (["--help"], LIGHT),
+        (["show", "--help"], LIGHT),
+    ],
+)
+def test_commands_import_only_what_they_need(command: list[str], forbidden: tuple[str, ...]) -> None:
     script = (
         "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from archcost.cli import app\n"
-        f"result = CliRunner().invoke(app, {command!r})\n"
-        "assert result.exit_code == 0, result.output\n"
-        "heavy = [m for m in ('torch', 'fvcore', 'matplotlib') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
+        "from archcost.cli import main\n"
+        f"code = main({command!r})\n"
+        "assert code == 0, code\n"
+        f"print('LOADED=' + ','.join(m for m in {forbidden!r} if m in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == ""
+    assert done.stderr.strip().splitlines()[-1] == "LOADED="
 
 
 def test_list_groups_by_family_with_imagenet_top1_only() -> None:
@@ -220,3 +235,121 @@ def test_list_groups_by_family_with_imagenet_top1_only() -> None:
     assert len(runs) == len(set(families))
     lenet = next(e for e in entries if e["name"] == "lenet5")
     assert lenet["top1_error"] is None  # its 0.95% is an MNIST error: not on the ImageNet column
+
+
+# ---------------------------------------------------------------------------- the command layer
+
+
+def _examples() -> list[list[str]]:
+    """Every `archcost ...` line in the commands' --help examples, as arguments."""
+    _, commands = build_parser()
+    lines = [
+        line.strip().split("#")[0].split()
+        for parser in commands.values()
+        for line in (parser.epilog or "").splitlines()
+        if line.strip().startswith("archcost ")
+    ]
+    return [words[1:] for words in lines]
+
+
+EXAMPLES = _examples()
+
+
+def test_every_command_has_help_with_a_usage_line() -> None:
+    _, commands = build_parser()
+    assert set(commands) == {"show", "list", "compare", "scale", "check", "gallery", "verify", "schema"}
+    for name in commands:
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0
+        assert result.stdout.startswith(f"usage: archcost {name}")
+    assert len(EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize("args", [e for e in EXAMPLES if e[0] != "verify"], ids=" ".join)
+def test_help_examples_run(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples in `--help` are real commands that work (verify's are run by tests/test_verify.py)."""
+    if "--plot" in args:
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    if "my_net.yaml" in args:
+        assert result.exit_code == 2 and "no such spec file" in result.stderr  # a placeholder for the user's file
+        return
+    assert result.exit_code == 0, result.output
+
+
+def test_no_arguments_prints_the_commands() -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0
+    assert "commands:" in result.stdout and "show" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "lenet5", "--nope"], "unrecognized arguments: --nope"),
+        (["shw", "lenet5"], "invalid choice: 'shw'"),
+        (["show", "lenet5", "--form", "json"], "unrecognized arguments: --form"),  # no abbreviations
+        (["show", "lenet5", "--batch", "two"], "expected a whole number ≥ 1, got 'two'"),
+        (["scale", "efficientnet_b0", "--alpha", "0.5"], "expected a number ≥ 1, got '0.5'"),
+        (["check", "lenet5", "--format", "csv"], "invalid choice: 'csv'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(args: list[str], fragment: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert fragment in result.stderr and "--help" in result.stderr
+
+
+def test_options_and_arguments_in_any_order() -> None:
+    first = runner.invoke(app, ["show", "--format", "json", "lenet5", "--batch", "2"])
+    second = runner.invoke(app, ["show", "lenet5", "--batch", "2", "--format", "json"])
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout and json.loads(first.stdout)["batch"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "written"),
+    [
+        (["show", "lenet5", "--plot", "a.png"], "a.png"),
+        (["show", "lenet5", "a.png", "--plot"], "a.png"),  # the chart file as an argument, as before
+        (["show", "--plot", "lenet5"], "archcost-lenet5.png"),  # --plot's value is the spec here
+        (["compare", "lenet5", "alexnet", "--plot", "c.svg"], "c.svg"),
+        (["compare", "--plot", "lenet5", "alexnet"], "archcost-compare.png"),
+        (["compare", "lenet5", "c.pdf", "alexnet", "--plot"], "c.pdf"),
+    ],
+)
+def test_plot_file_as_option_value_or_argument(
+    args: list[str], written: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == [written]
+
+
+def test_a_bad_chart_name_is_refused_before_the_work(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result = runner.invoke(app, ["compare", "alexnet", "--plot", str(tmp_path / "out.jpg")])
+    assert result.exit_code == 2 and result.stdout == ""  # no table first
+    assert ".jpg" in result.stderr
+
+
+def test_python_dash_m_and_a_closed_pipe() -> None:
+    version = subprocess.run([sys.executable, "-m", "archcost", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("archcost ")
+    # `archcost show efficientnet_b7 --format json | head -1`: the reader goes away; no traceback, exit 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archcost", "show", "efficientnet_b7", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0, err
+    assert "Traceback" not in err and "Exception" not in err

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import CliRunner
 
 from archcost import engine, spec
 from archcost.cli import app, parse_sweep, split_ref

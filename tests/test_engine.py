@@ -202,7 +202,7 @@ def test_scale_needs_a_scaling_section() -> None:
 def test_scale_command(tmp_path: Path) -> None:
     import json
 
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 

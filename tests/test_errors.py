@@ -584,7 +584,7 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("case_id", CLI_CASES)
 def test_cli_bad_spec(case_id: str, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 
@@ -604,7 +604,7 @@ def test_cli_bad_spec(case_id: str, tmp_path: Path) -> None:
 
 
 def test_cli_unknown_set_key(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 
@@ -618,7 +618,7 @@ def test_cli_unknown_set_key(tmp_path: Path) -> None:
 
 
 def test_cli_unsafe_tag_is_bad_input(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 

@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_runner import CliRunner
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from archcost import engine, layers, report, spec
 from archcost.cli import app

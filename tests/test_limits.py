@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import CliRunner
 
 from archcost import engine, expr, layers, spec
 from archcost.cli import app, write_atomic

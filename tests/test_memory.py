@@ -143,7 +143,7 @@ def test_fit_is_the_largest_batch_within_budget() -> None:
 
 
 def cli(*args: str) -> tuple[int, str]:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 

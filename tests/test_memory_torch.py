@@ -409,7 +409,7 @@ def test_fvcore_counts_the_in_place_build_the_same(name: str) -> None:
 
 
 def run_verify(*args: str) -> tuple[int, str]:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 

@@ -21,13 +21,13 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from cli_runner import CliRunner
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation
-from typer.testing import CliRunner
 
 from archcost import engine, plot, report, spec, units
 from archcost.check import Accuracy

@@ -77,7 +77,7 @@ def test_readme_examples_are_real_output() -> None:
     """Every line shown under a `$ archcost ...` command in the README is a line that command prints."""
     import shlex
 
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 

@@ -335,7 +335,7 @@ def test_importing_torchcheck_does_not_import_torch() -> None:
 
 
 def run_cli(*args: str) -> tuple[int, str]:
-    from typer.testing import CliRunner
+    from cli_runner import CliRunner
 
     from archcost.cli import app
 
