@@ -44,8 +44,16 @@ class LayerResult:
     rf: Pair
     jump: Pair
     args: Mapping[str, Any]
-    explain: str
     loc: Location
+
+    @property
+    def explain(self) -> str:
+        """The layer's arithmetic, lecture style: ``out = (227 - 11)/4 + 1 = 55 → 55×55×96; params = …``.
+
+        Rendered on demand by the kind's rule, run again on the layer's input shapes and arguments:
+        formatting it for every layer took a tenth of the analysis, and few callers read it.
+        """
+        return layers.KINDS[self.kind].infer(self.input_shapes, Args(self.args)).explain
 
 
 @dataclass(frozen=True)
@@ -329,7 +337,6 @@ class _Expander:
                 rf=rf,
                 jump=jump,
                 args=values,
-                explain=cost.explain,
                 loc=loc,
             )
         )

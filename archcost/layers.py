@@ -105,12 +105,22 @@ class Args(Mapping[str, ArgValue]):
         return value
 
 
+Explainer = Callable[[], str]
+"""Renders a layer's arithmetic as text, on demand (only ``archcost show --explain`` and a few checks read it)."""
+
+
+def _no_explanation() -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class Cost:
     """What one layer produces and costs for one sample.
 
     `kernel` and `stride` are the receptive-field step per axis (H, W): the effective
     kernel (dilation applied) and the stride. ``None`` means the layer sees the whole map.
+    `explainer` renders :attr:`explain`; a kind builds it as a closure over its figures, so
+    the text is formatted only when someone reads it.
     """
 
     output: Shape
@@ -120,7 +130,12 @@ class Cost:
     flops: int = 0
     kernel: Pair | None = (1, 1)
     stride: Pair = (1, 1)
-    explain: str = ""
+    explainer: Explainer = field(default=_no_explanation, compare=False, repr=False)
+
+    @property
+    def explain(self) -> str:
+        """The arithmetic behind the figures, lecture style."""
+        return self.explainer()
 
 
 Infer = Callable[[tuple[Shape, ...], Args], Cost]
@@ -369,13 +384,16 @@ def _conv(ins: tuple[Shape, ...], a: Args) -> Cost:
     weights = per_out * out
     macs = elems * per_out
     params = weights + (out if bias else 0)
-    group_note = f" (groups={g}: each filter sees {c}/{g} = {c // g} channels)" if g > 1 else ""
-    kernel_text = f"{k[0]}·{k[1]}·{c // g}"
-    explain = (
-        f"{_spatial_text(h, w, pads, k, s, d, oh, ow)} → {_hwc(out, oh, ow)}; "
-        f"params = {kernel_text}·{out}{f' + {out}' if bias else ''} = {exact(params)}{group_note}; "
-        f"MACs = {oh}·{ow}·{out} · {kernel_text} = {exact(macs)}"
-    )
+
+    def explain() -> str:
+        group_note = f" (groups={g}: each filter sees {c}/{g} = {c // g} channels)" if g > 1 else ""
+        kernel_text = f"{k[0]}·{k[1]}·{c // g}"
+        return (
+            f"{_spatial_text(h, w, pads, k, s, d, oh, ow)} → {_hwc(out, oh, ow)}; "
+            f"params = {kernel_text}·{out}{f' + {out}' if bias else ''} = {exact(params)}{group_note}; "
+            f"MACs = {oh}·{ow}·{out} · {kernel_text} = {exact(macs)}"
+        )
+
     return Cost(
         output=(out, oh, ow),
         params=params,
@@ -383,7 +401,7 @@ def _conv(ins: tuple[Shape, ...], a: Args) -> Cost:
         flops=2 * macs + (elems if bias else 0),
         kernel=(d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1),
         stride=s,
-        explain=explain,
+        explainer=explain,
     )
 
 
@@ -395,11 +413,14 @@ def _linear(ins: tuple[Shape, ...], a: Args) -> Cost:
     n_in, out, bias = ins[0][0], a.integer("out"), a.flag("bias")
     macs = n_in * out
     params = macs + (out if bias else 0)
-    explain = (
-        f"{n_in} → {out}; params = {n_in}·{out}{f' + {out}' if bias else ''} = {exact(params)}; "
-        f"MACs = {n_in}·{out} = {exact(macs)}"
-    )
-    return Cost(output=(out,), params=params, macs=macs, flops=2 * macs + (out if bias else 0), explain=explain)
+
+    def explain() -> str:
+        return (
+            f"{n_in} → {out}; params = {n_in}·{out}{f' + {out}' if bias else ''} = {exact(params)}; "
+            f"MACs = {n_in}·{out} = {exact(macs)}"
+        )
+
+    return Cost(output=(out,), params=params, macs=macs, flops=2 * macs + (out if bias else 0), explainer=explain)
 
 
 def _pool(ins: tuple[Shape, ...], a: Args, what: str) -> tuple[Cost, int]:
@@ -411,22 +432,25 @@ def _pool(ins: tuple[Shape, ...], a: Args, what: str) -> tuple[Cost, int]:
     ceil_mode = a.flag("ceil_mode")
     oh = _out_size(h, pads[0], k[0], s[0], d[0], ceil_mode=ceil_mode, axis="H")
     ow = _out_size(w, pads[1], k[1], s[1], d[1], ceil_mode=ceil_mode, axis="W")
-    mode = " (ceil mode)" if ceil_mode else ""
-    explain = f"{_spatial_text(h, w, pads, k, s, d, oh, ow, ceil_mode=ceil_mode)}{mode} → {_hwc(c, oh, ow)}"
-    cost = Cost(output=(c, oh, ow), kernel=(d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1), stride=s, explain=explain)
-    return cost, k[0] * k[1]
+
+    def explain() -> str:
+        mode = " (ceil mode)" if ceil_mode else ""
+        return f"{_spatial_text(h, w, pads, k, s, d, oh, ow, ceil_mode=ceil_mode)}{mode} → {_hwc(c, oh, ow)}"
+
+    kernel = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    return Cost(output=(c, oh, ow), kernel=kernel, stride=s, explainer=explain), k[0] * k[1]
 
 
 def _maxpool(ins: tuple[Shape, ...], a: Args) -> Cost:
     cost, window = _pool(ins, a, "maxpool")
     elems = prod(cost.output)
-    return _with(cost, flops=elems * (window - 1), note=f"FLOPs = {exact(elems)}·({window} - 1) comparisons")
+    return _with(cost, flops=elems * (window - 1), note=lambda: f"FLOPs = {exact(elems)}·({window} - 1) comparisons")
 
 
 def _avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
     cost, window = _pool(ins, a, "avgpool")
     elems = prod(cost.output)
-    return _with(cost, flops=elems * window, note=f"FLOPs = {exact(elems)}·{window} (adds and a divide)")
+    return _with(cost, flops=elems * window, note=lambda: f"FLOPs = {exact(elems)}·{window} (adds and a divide)")
 
 
 def _adaptive_extent(n: int, out: int) -> tuple[int, int]:
@@ -447,16 +471,21 @@ def _adaptive_avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
     sum_h, k_h = _adaptive_extent(h, oh)
     sum_w, k_w = _adaptive_extent(w, ow)
     flops = c * sum_h * sum_w
-    explain = f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}; FLOPs = {c}·{sum_h}·{sum_w} (window sums and divides)"
-    return Cost(
-        output=(c, oh, ow), flops=flops, kernel=(k_h, k_w), stride=(max(1, h // oh), max(1, w // ow)), explain=explain
-    )
+
+    def explain() -> str:
+        return f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}; FLOPs = {c}·{sum_h}·{sum_w} (window sums and divides)"
+
+    stride = (max(1, h // oh), max(1, w // ow))
+    return Cost(output=(c, oh, ow), flops=flops, kernel=(k_h, k_w), stride=stride, explainer=explain)
 
 
 def _global_avgpool(ins: tuple[Shape, ...], a: Args) -> Cost:
     c, h, w = _map(ins[0], "global_avgpool")
-    explain = f"{_hwc(c, h, w)} → {_hwc(c, 1, 1)}; FLOPs = {c}·{h}·{w} (sums and a divide per channel)"
-    return Cost(output=(c, 1, 1), flops=c * h * w, kernel=None, explain=explain)
+
+    def explain() -> str:
+        return f"{_hwc(c, h, w)} → {_hwc(c, 1, 1)}; FLOPs = {c}·{h}·{w} (sums and a divide per channel)"
+
+    return Cost(output=(c, 1, 1), flops=c * h * w, kernel=None, explainer=explain)
 
 
 def _batchnorm(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -464,11 +493,14 @@ def _batchnorm(ins: tuple[Shape, ...], a: Args) -> Cost:
     affine = a.flag("affine")
     elems = prod(ins[0])
     params = 2 * c if affine else 0
-    explain = (
-        f"params = 2·{c} = {params} (γ, β); buffers = 2·{c} (running mean, var); "
-        f"FLOPs = 2·{exact(elems)} (scale and shift, folded at inference)"
-    )
-    return Cost(output=ins[0], params=params, buffers=2 * c, flops=2 * elems, explain=explain)
+
+    def explain() -> str:
+        return (
+            f"params = 2·{c} = {params} (γ, β); buffers = 2·{c} (running mean, var); "
+            f"FLOPs = 2·{exact(elems)} (scale and shift, folded at inference)"
+        )
+
+    return Cost(output=ins[0], params=params, buffers=2 * c, flops=2 * elems, explainer=explain)
 
 
 def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -479,30 +511,33 @@ def _lrn(ins: tuple[Shape, ...], a: Args) -> Cost:
     return Cost(
         output=ins[0],
         flops=per * elems,
-        explain=f"FLOPs = ({size} + 4)·{exact(elems)} (window of squares, scale, offset, power, divide)",
+        explainer=lambda: f"FLOPs = ({size} + 4)·{exact(elems)} (window of squares, scale, offset, power, divide)",
     )
 
 
 def _elementwise(name: str, per_element: int, what: str) -> Infer:
+    def text(elems: int) -> str:
+        return f"FLOPs = {per_element}·{exact(elems)} ({name}: {what})" if per_element else f"no arithmetic ({name})"
+
     def infer(ins: tuple[Shape, ...], a: Args) -> Cost:
         elems = prod(ins[0])
-        note = f"FLOPs = {per_element}·{exact(elems)} ({name}: {what})" if per_element else f"no arithmetic ({name})"
-        return Cost(output=ins[0], flops=per_element * elems, explain=note)
+        return Cost(output=ins[0], flops=per_element * elems, explainer=lambda: text(elems))
 
     return infer
 
 
 def _flatten(ins: tuple[Shape, ...], a: Args) -> Cost:
     n = prod(ins[0])
-    explain = f"{shape(ins[0])} → {n} (flatten)"
-    return Cost(output=(n,), kernel=None if len(ins[0]) == 3 else (1, 1), explain=explain)
+    return Cost(
+        output=(n,), kernel=None if len(ins[0]) == 3 else (1, 1), explainer=lambda: f"{shape(ins[0])} → {n} (flatten)"
+    )
 
 
 def _zeropad(ins: tuple[Shape, ...], a: Args) -> Cost:
     c, h, w = _map(ins[0], "zeropad")
     left, right, top, bottom = a.ints("padding")
     oh, ow = h + top + bottom, w + left + right
-    return Cost(output=(c, oh, ow), explain=f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}")
+    return Cost(output=(c, oh, ow), explainer=lambda: f"{_hwc(c, h, w)} → {_hwc(c, oh, ow)}")
 
 
 def _shuffle(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -510,7 +545,7 @@ def _shuffle(ins: tuple[Shape, ...], a: Args) -> Cost:
     g = a.integer("groups")
     if c % g:
         raise ShapeError(f"channels {c} are not divisible by groups={g}")
-    return Cost(output=ins[0], explain=f"{c} channels in {g} groups of {c // g}, interleaved (no arithmetic)")
+    return Cost(output=ins[0], explainer=lambda: f"{c} channels in {g} groups of {c // g}, interleaved (no arithmetic)")
 
 
 def _slice(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -518,7 +553,9 @@ def _slice(ins: tuple[Shape, ...], a: Args) -> Cost:
     start, stop = a.integer("start"), a.integer("stop")
     if not 0 <= start < stop <= c:
         raise ShapeError(f"channels {start}:{stop} are not inside the input's 0:{c}")
-    return Cost(output=(stop - start, h, w), explain=f"channels {start}:{stop} of {c} (a view, no arithmetic)")
+    return Cost(
+        output=(stop - start, h, w), explainer=lambda: f"channels {start}:{stop} of {c} (a view, no arithmetic)"
+    )
 
 
 def _concat(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -526,8 +563,12 @@ def _concat(ins: tuple[Shape, ...], a: Args) -> Cost:
     if any(len(s) != 3 for s in ins) or len(spatial) > 1:
         raise ShapeError("concat needs feature maps of the same H×W; got " + ", ".join(shape(s) for s in ins))
     channels = sum(s[0] for s in ins)
-    parts = " + ".join(str(s[0]) for s in ins)
-    return Cost(output=(channels, *ins[0][1:]), explain=f"channels {parts} = {channels}")
+
+    def explain() -> str:
+        parts = " + ".join(str(s[0]) for s in ins)
+        return f"channels {parts} = {channels}"
+
+    return Cost(output=(channels, *ins[0][1:]), explainer=explain)
 
 
 def _add(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -535,7 +576,7 @@ def _add(ins: tuple[Shape, ...], a: Args) -> Cost:
         raise ShapeError("add needs inputs of the same shape; got " + ", ".join(shape(s) for s in ins))
     elems = prod(ins[0])
     adds = (len(ins) - 1) * elems
-    return Cost(output=ins[0], flops=adds, explain=f"FLOPs = {len(ins) - 1}·{exact(elems)} additions")
+    return Cost(output=ins[0], flops=adds, explainer=lambda: f"FLOPs = {len(ins) - 1}·{exact(elems)} additions")
 
 
 def _multiply(ins: tuple[Shape, ...], a: Args) -> Cost:
@@ -548,10 +589,11 @@ def _multiply(ins: tuple[Shape, ...], a: Args) -> Cost:
             )
     elems = prod(big)
     mults = (len(ins) - 1) * elems
-    return Cost(output=big, flops=mults, explain=f"FLOPs = {len(ins) - 1}·{exact(elems)} multiplications")
+    return Cost(output=big, flops=mults, explainer=lambda: f"FLOPs = {len(ins) - 1}·{exact(elems)} multiplications")
 
 
-def _with(cost: Cost, *, flops: int, note: str) -> Cost:
+def _with(cost: Cost, *, flops: int, note: Explainer) -> Cost:
+    """`cost` with other FLOPs, and `note` after its explanation."""
     return Cost(
         output=cost.output,
         params=cost.params,
@@ -560,7 +602,7 @@ def _with(cost: Cost, *, flops: int, note: str) -> Cost:
         flops=flops,
         kernel=cost.kernel,
         stride=cost.stride,
-        explain=f"{cost.explain}; {note}",
+        explainer=lambda: f"{cost.explain}; {note()}",
     )
 
 
