@@ -1,0 +1,113 @@
+"""The fast paths of report.py: no rich on import, and JSON written without json's Python encoder.
+
+``to_json`` writes each layer's entry straight to text (``_layer_lines``) instead of encoding the
+dicts of ``to_dict``; these tests hold the two to the same values, byte for byte, so that the text
+cannot drift from the contract.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+import pytest
+
+from archcost import engine, report, spec
+from archcost.engine import Analysis
+
+
+@cache
+def _analysis(name: str) -> Analysis:
+    return engine.analyze(spec.load(name))
+
+
+def test_importing_the_library_imports_no_rich() -> None:
+    script = "import sys, archcost.report, archcost.engine, archcost.spec; print('rich' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_tables_still_render() -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=200).print(report.table(_analysis("lenet5")))
+    assert "LeNet-5: input 1×32×32" in out.getvalue() and "61.7K" in out.getvalue()
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_json_text_holds_to_dict(name: str) -> None:
+    a = _analysis(name)
+    mem = engine.memory(a, "momentum")
+    fit = engine.fit(a, 3 * 2**30)
+    for depth, m, f in ((None, None, None), (None, mem, None), (2, mem, fit)):
+        text = report.render_text(a, "json", depth, m, f)
+        assert json.loads(text) == report.to_dict(a, depth, m, f)
+
+
+@pytest.mark.parametrize(("name", "batch", "dtype"), [("resnet18", 1, "fp32"), ("efficientnet_b0", 8, "fp16")])
+def test_layer_lines_are_what_the_c_encoder_writes(name: str, batch: int, dtype: str) -> None:
+    a = replace(_analysis(name), batch=batch, dtype=dtype)
+    for mem in (None, engine.memory(a)):
+        assert report._layer_lines(a, mem) == [report._compact(d) for d in report._layer_dicts(a, mem)]
+
+
+def test_names_that_need_escaping() -> None:
+    a = _analysis("lenet5")
+    odd = ['a"b', "}, {", "\\", "tab\there", "line\nbreak", "é", "日本", "\u2028", "\ud800", "😀", "x\x00y"]
+    renamed = {layer.name: odd[i % len(odd)] + str(i) for i, layer in enumerate(a.layers)}
+    layers = tuple(
+        replace(
+            layer,
+            name=renamed[layer.name],
+            kind=odd[(i + 3) % len(odd)],
+            inputs=tuple(renamed.get(name, name) for name in layer.inputs),
+        )
+        for i, layer in enumerate(a.layers)
+    )
+    weird = replace(a, layers=layers, title='"quoted" \\ title', settings={"k": 'v"', "n": [1, {"x": None}]})
+    assert report._layer_lines(weird, None) == [report._compact(d) for d in report._layer_dicts(weird, None)]
+    assert json.loads(report.to_json(weird)) == report.to_dict(weird)
+
+
+def test_json_layout_is_one_layer_a_line() -> None:
+    a = _analysis("resnet50")
+    text = report.render_text(a, "json", 1, engine.memory(a), None)
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
+    assert '  "totals": {' in lines and '  "layers": [' in lines and '  "groups": [' in lines
+    entries = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("    {")]
+    assert [e["name"] for e in entries] == [layer.name for layer in a.layers] + [r.name for r in report.rows(a, 1)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": []},
+        {"a": {}},
+        [{}],
+        [[]],
+        [[1, 2], [3]],
+        [{"a": 1}, {"b": [1, {"c": 2}]}],
+        {"x": {"y": {"z": [1, 2.5, None, True, "é"]}}},
+        {1: "int key", None: "null key"},
+        {"a": (1, 2), "b": [(1,), (2,)]},
+        "text",
+        3,
+        [1, "two", None],
+    ],
+)
+def test_dumps_is_json(value: Any) -> None:
+    assert json.loads(report._dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_csv_and_markdown_without_depth_are_the_rows() -> None:
+    a = _analysis("densenet121")
+    assert [report._cells(layer) for layer in a.layers] == [report._cells(row) for row in report.rows(a)]
