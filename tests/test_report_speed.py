@@ -1,9 +1,4 @@
-"""The fast paths of report.py: no rich on import, and JSON written without json's Python encoder.
-
-``to_json`` writes each layer's entry straight to text (``_layer_lines``) instead of encoding the
-dicts of ``to_dict``; these tests hold the two to the same values, byte for byte, so that the text
-cannot drift from the contract.
-"""
+"""The fast paths of report.py: no rich on import, and JSON written by json's C encoder, one layer a line."""
 
 from __future__ import annotations
 
@@ -50,13 +45,6 @@ def test_json_text_holds_to_dict(name: str) -> None:
         assert json.loads(text) == report.to_dict(a, depth, m, f)
 
 
-@pytest.mark.parametrize(("name", "batch", "dtype"), [("resnet18", 1, "fp32"), ("efficientnet_b0", 8, "fp16")])
-def test_layer_lines_are_what_the_c_encoder_writes(name: str, batch: int, dtype: str) -> None:
-    a = replace(_analysis(name), batch=batch, dtype=dtype)
-    for mem in (None, engine.memory(a)):
-        assert report._layer_lines(a, mem) == [report._compact(d) for d in report._layer_dicts(a, mem)]
-
-
 def test_names_that_need_escaping() -> None:
     a = _analysis("lenet5")
     odd = ['a"b', "}, {", "\\", "tab\there", "line\nbreak", "é", "日本", "\u2028", "\ud800", "😀", "x\x00y"]
@@ -71,7 +59,6 @@ def test_names_that_need_escaping() -> None:
         for i, layer in enumerate(a.layers)
     )
     weird = replace(a, layers=layers, title='"quoted" \\ title', settings={"k": 'v"', "n": [1, {"x": None}]})
-    assert report._layer_lines(weird, None) == [report._compact(d) for d in report._layer_dicts(weird, None)]
     assert json.loads(report.to_json(weird)) == report.to_dict(weird)
 
 
