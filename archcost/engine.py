@@ -4,6 +4,7 @@ propagates shapes, costs and receptive fields in one pass, in execution order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
@@ -27,9 +28,13 @@ class Limits:
     max_nesting: int = 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LayerResult:
-    """One leaf layer: where it sits, what it reads, its output and its costs (one sample)."""
+    """One leaf layer: where it sits, what it reads, its output and its costs (one sample).
+
+    Read-only by convention, not frozen: a frozen dataclass sets each field through
+    ``object.__setattr__``, which cost 7% of the analysis for one object per layer.
+    """
 
     name: str
     kind: str
@@ -294,17 +299,25 @@ class _Expander:
 
     def leaf(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
-        scope = _LazyScope(self, local, t)
+        scope: dict[str, expr.Value] | None = None  # built for the first argument that is an expression
         values: dict[str, Any] = {}
         for arg in kind.args:
             raw = item.args.get(arg.name)
             try:
-                values[arg.name] = _default(arg) if raw is None else layers.coerce(arg, self.value(raw, scope, path))
+                if raw is None:
+                    value = arg.normal_default
+                else:
+                    value = raw.value
+                    if isinstance(value, list) or (isinstance(value, str) and expr.is_expression(value)):
+                        scope = self.scope(local, t) if scope is None else scope
+                        value = self.value(raw, scope, path)
+                    value = layers.coerce(arg, value)
             except ValueError as exc:
                 loc = raw.loc if raw is not None else item.loc
                 raise SpecError(f"{item.kind}: {exc}", _at(loc, path)) from None
-            if raw is not None and _too_large(values[arg.name]):
+            if raw is not None and _too_large(value):
                 raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _at(raw.loc, path))
+            values[arg.name] = value
         return self.record(item.kind, [t], values, path, item.loc)
 
     def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
@@ -314,33 +327,39 @@ class _Expander:
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _at(loc, path))
         kind = layers.KINDS[kind_name]
-        shapes = (ins[0].shape,) if len(ins) == 1 else tuple(i.shape for i in ins)
+        inputs: tuple[str, ...]
+        shapes: tuple[Shape, ...]
+        if len(ins) == 1:
+            inputs, shapes = (ins[0].producer,), (ins[0].shape,)
+        else:
+            inputs, shapes = tuple(i.producer for i in ins), tuple(i.shape for i in ins)
         try:
             cost = kind.infer(shapes, Args(values))
         except layers.ShapeError as exc:
             raise SpecError(f"{kind_name}: {exc}", _at(loc, path)) from None
-        if any(d <= 0 for d in cost.output):
-            raise SpecError(f"{kind_name}: the output {_shape(cost.output)} has a size ≤ 0", _at(loc, path))
+        output = cost.output
+        if min(output, default=1) <= 0:
+            raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _at(loc, path))
         rf, jump = _receptive_field(ins, cost)
         self.layers.append(
             LayerResult(
                 name=path,
                 kind=kind_name,
-                inputs=tuple(i.producer for i in ins),
+                inputs=inputs,
                 input_shapes=shapes,
-                output_shape=cost.output,
+                output_shape=output,
                 params=cost.params,
                 buffers=cost.buffers,
                 macs=cost.macs,
                 flops=cost.flops,
-                activations=layers.prod(cost.output),
+                activations=math.prod(output),
                 rf=rf,
                 jump=jump,
                 args=values,
                 loc=loc,
             )
         )
-        return _Tensor(path, cost.output, rf, jump)
+        return _Tensor(path, output, rf, jump)
 
 
 def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
@@ -371,18 +390,8 @@ def _too_large(value: Any) -> bool:
     Python refuses to print integers of more than 4,300 digits.
     """
     if isinstance(value, tuple):
-        return any(_too_large(v) for v in value)
+        return any(isinstance(v, int) and v > expr.MAX_MAGNITUDE for v in value)
     return isinstance(value, int) and value > expr.MAX_MAGNITUDE
-
-
-_DEFAULTS: dict[layers.Arg, Any] = {}
-
-
-def _default(arg: layers.Arg) -> Any:
-    """`arg`'s default in normal form, coerced once per argument rather than once per layer."""
-    if arg not in _DEFAULTS:
-        _DEFAULTS[arg] = layers.coerce(arg, arg.default)  # ValueError for a required one (the loader refuses that)
-    return _DEFAULTS[arg]
 
 
 def _evaluate(value: Any, scope: Mapping[str, expr.Value], loc: Location, path: str) -> Any:

@@ -13,8 +13,9 @@ Shapes exclude the batch: ``(C, H, W)`` for feature maps, ``(N,)`` for vectors.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -63,44 +64,37 @@ class Arg:
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    @functools.cached_property
+    def normal_default(self) -> ArgValue | None:
+        """The default in normal form (:func:`coerce`), worked out once; ValueError for a required argument."""
+        return coerce(self, self.default)
 
-class Args(Mapping[str, ArgValue]):
-    """Validated, normalized arguments of one layer with typed accessors."""
 
-    def __init__(self, values: Mapping[str, ArgValue]) -> None:
-        self._values = dict(values)
-
-    def __getitem__(self, key: str) -> ArgValue:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+class Args(dict[str, ArgValue]):
+    """Validated, normalized arguments of one layer with typed accessors (a dict: reading one is C speed)."""
 
     def integer(self, key: str) -> int:
-        value = self._values[key]
+        value = self[key]
         assert isinstance(value, int) and not isinstance(value, bool), key
         return value
 
     def pair(self, key: str) -> Pair:
-        value = self._values[key]
+        value = self[key]
         assert isinstance(value, tuple) and len(value) == 2, key
         return (value[0], value[1])
 
     def ints(self, key: str) -> tuple[int, ...]:
-        value = self._values[key]
+        value = self[key]
         assert isinstance(value, tuple), key
         return value
 
     def number(self, key: str) -> float:
-        value = self._values[key]
+        value = self[key]
         assert isinstance(value, int | float) and not isinstance(value, bool), key
         return float(value)
 
     def flag(self, key: str) -> bool:
-        value = self._values[key]
+        value = self[key]
         assert isinstance(value, bool), key
         return value
 
@@ -113,14 +107,15 @@ def _no_explanation() -> str:
     return ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cost:
     """What one layer produces and costs for one sample.
 
     `kernel` and `stride` are the receptive-field step per axis (H, W): the effective
     kernel (dilation applied) and the stride. ``None`` means the layer sees the whole map.
     `explainer` renders :attr:`explain`; a kind builds it as a closure over its figures, so
-    the text is formatted only when someone reads it.
+    the text is formatted only when someone reads it. Read-only by convention, not frozen (one
+    is made per layer, and a frozen dataclass is several times slower to make).
     """
 
     output: Shape
