@@ -668,6 +668,16 @@ def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], di
     raises at backward when a saved tensor was overwritten): a dropout after a ReLU, which
     saved its output, makes a new tensor.
     """
+    storage, storage_last, _ = _walk_storages(analysis, training=training)
+    return storage, storage_last
+
+
+_Saves = dict[str, list[tuple[layers.Saved, str | None]]]
+"""What each layer autograd tracks saves for backward, with the storage of each (:func:`_saved_tensors`)."""
+
+
+def _walk_storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int], _Saves]:
+    """:func:`_storages`, and in training what each tracked layer saves (the pass works it out anyway)."""
     last_use: dict[str, int] = {INPUT: -1}
     for i, layer in enumerate(analysis.layers):
         for name in layer.inputs:
@@ -677,37 +687,44 @@ def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], di
     storage = {INPUT: INPUT}
     storage_last = {INPUT: last_use[INPUT]}
     grad = _requires_grad(analysis) if training else {}
+    saves: _Saves = {}
     saved_homes: set[str] = set()
+    kinds = layers.KINDS
     for i, layer in enumerate(analysis.layers):
-        kind = layers.KINDS[layer.kind]
+        name = layer.name
         first = storage[layer.inputs[0]]
         view = layer.kind in VIEWS or (layer.kind == "dropout" and (not training or layer.args["p"] == 0))
-        if view or (kind.inplace and storage_last[first] == i and first not in saved_homes):
-            storage[layer.name] = first
-            storage_last[first] = max(storage_last[first], last_use[layer.name])
+        if view or (kinds[layer.kind].inplace and storage_last[first] == i and first not in saved_homes):
+            storage[name] = first
+            storage_last[first] = max(storage_last[first], last_use[name])
         else:
-            storage[layer.name] = layer.name
-            storage_last[layer.name] = last_use[layer.name]
-        if training and grad[layer.name]:
-            saved_homes.update(home for _, home in _saved_tensors(layer, storage) if home is not None)
-    return storage, storage_last
+            storage[name] = name
+            storage_last[name] = last_use[name]
+        if training and grad[name]:
+            saves[name] = saved = _saved_tensors(layer, storage)
+            saved_homes.update(home for _, home in saved if home is not None)
+    return storage, storage_last, saves
 
 
 def peak_inference(analysis: Analysis) -> Peak:
     """Walk the layers in order, keeping each tensor until its last consumer; the largest live set."""
     storage, storage_last = _storages(analysis, training=False)
-    sizes = {INPUT: layers.prod(analysis.input)}
-    alive: dict[str, int] = {INPUT: sizes[INPUT]}
-    best = Peak(sizes[INPUT], INPUT, ((INPUT, sizes[INPUT]),))
+    ends: dict[int, list[str]] = {}  # the storages whose last consumer each layer is
+    for home, last in storage_last.items():
+        ends.setdefault(max(last, 0), []).append(home)
+    total = layers.prod(analysis.input)
+    alive: dict[str, int] = {INPUT: total}
+    best = Peak(total, INPUT, ((INPUT, total),))
     for i, layer in enumerate(analysis.layers):
         home = storage[layer.name]
-        if home == layer.name or layer.activations > alive[home]:  # a new tensor, or a view that grows
-            alive[home] = layer.activations
-        total = sum(alive.values())
+        size = layer.activations
+        if home == layer.name or size > alive[home]:  # a new tensor, or a view that grows
+            total += size - alive.get(home, 0)
+            alive[home] = size
         if total > best.elements:
             best = Peak(total, layer.name, tuple(alive.items()))
-        for name in [n for n in alive if storage_last[n] <= i]:
-            del alive[name]
+        for name in ends.get(i, ()):
+            total -= alive.pop(name, 0)
     return best
 
 
@@ -717,15 +734,14 @@ def saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, 
     Activations saved by several layers (a conv's input that a ReLU saved as its output) count once.
     A layer autograd does not track (before the first weighted layer) saves nothing.
     """
-    storage, _ = _storages(analysis, training=True)
-    grad = _requires_grad(analysis)
+    _, _, saves = _walk_storages(analysis, training=True)
     sizes = {INPUT: layers.prod(analysis.input), **{r.name: r.activations for r in analysis.layers}}
     seen: set[str] = set()
     per_sample = fixed = 0
     by_layer: dict[str, int] = {}
     for layer in analysis.layers:
         share = 0
-        for saved, home in _saved_tensors(layer, storage) if grad[layer.name] else ():
+        for saved, home in saves.get(layer.name, ()):
             if home is None:
                 size = saved.elements * (saved.bytes_per_element or dtype_bytes)
                 if saved.per_sample:

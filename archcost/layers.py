@@ -164,6 +164,12 @@ SavedRule = Callable[[tuple[Shape, ...], Shape, Args], tuple[Saved, ...]]
 # tracks; a layer before the first weighted one saves nothing (archcost.engine).
 
 
+_INPUT0: Final = (Saved("input0"),)
+_OUTPUT: Final = (Saved("output"),)
+_ORIGINAL0: Final = (Saved("original0", what="the input (a copy when run in place)"),)
+"""The rules' fixed answers, made once (the memory model asks every layer's rule)."""
+
+
 def _saves_nothing(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
     """Nothing: the backward needs only shapes (flatten, identity and slice are views; zeropad,
     shuffle, concat, add and global average pooling, which torch computes as a mean, copy or sum)."""
@@ -173,19 +179,19 @@ def _saves_nothing(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, 
 def _saves_input(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
     """The input (linear's mat1; avgpool, adaptive pooling, gelu and leaky_relu's self — in place,
     leaky_relu saves its result, which is the same storage)."""
-    return (Saved("input0"),)
+    return _INPUT0
 
 
 def _saves_output(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
     """The result (relu, sigmoid, tanh, softmax: their gradients are functions of the output)."""
-    return (Saved("output"),)
+    return _OUTPUT
 
 
 def _saves_original(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
     """The input's values: the input itself, or, run in place (``inplace=True``), a copy torch makes
     before overwriting it (relu6 as hardtanh_, hardsigmoid_, hardswish_, silu_: their gradients
     need the input, which the result does not give back)."""
-    return (Saved("original0", what="the input (a copy when run in place)"),)
+    return _ORIGINAL0
 
 
 def _saves_inputs(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
@@ -201,7 +207,7 @@ def _saves_conv(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...
         c, h, w = ins[0]
         extra_h, extra_w = (dd * (kk - 1) % 2 for kk, dd in zip(k, d, strict=True))
         return (Saved("extra", c * (h + extra_h) * (w + extra_w), what="the input padded by the odd row/column"),)
-    return (Saved("input0"),)
+    return _INPUT0
 
 
 def _saves_batchnorm(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
@@ -218,7 +224,7 @@ def _saves_maxpool(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, 
 
 def _saves_adaptive_avgpool(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
     """The input, except for a 1×1 output, which torch computes as a mean (it saves nothing)."""
-    return () if a.pair("output") == (1, 1) else (Saved("input0"),)
+    return () if a.pair("output") == (1, 1) else _INPUT0
 
 
 def _saves_lrn(ins: tuple[Shape, ...], out: Shape, a: Args) -> tuple[Saved, ...]:
