@@ -124,6 +124,15 @@ def _parsed(text: str) -> ast.expr:
         raise ExprError("the expression nests too deeply") from None
 
 
+def parses(text: str) -> bool:
+    """Whether ``$name`` or ``$(expression)`` parses (what :func:`evaluate` parses, once per text)."""
+    try:
+        _parsed(text)
+    except ExprError:
+        return False
+    return True
+
+
 def names_in(text: str) -> set[str]:
     """The scope names an expression reads (function names excluded); SyntaxError if it is not Python."""
     source = source_of(text)

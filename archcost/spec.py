@@ -115,10 +115,20 @@ _MERGE: Final = "tag:yaml.org,2002:merge"
 _TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
 _SCALAR, _ALIAS, _MAP_START = yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent
 _ENDS: Final = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_STARTS: Final = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 
 
 class _NotLikePyYAMLError(Exception):
     """libyaml places this text's nodes otherwise than PyYAML: read it with PyYAML."""
+
+
+_RESOLVER: Final[Any] = yaml.resolver.Resolver()
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(kind: type[yaml.Node], value: str | None, implicit: Any) -> str:
+    """The tag PyYAML's resolver gives a node of `kind` without one, once per text (specs repeat most)."""
+    return str(_RESOLVER.resolve(kind, value, implicit))
 
 
 def _document(loader: Any, file: str) -> list[Any] | None:
@@ -136,37 +146,33 @@ def _document(loader: Any, file: str) -> list[Any] | None:
     anchors: dict[str, Any] = {}
     flow_maps: list[bool] = []  # per open collection: a flow mapping {...}?
     depth = 0
+    get_event = loader.get_event
     while not events or depth:
-        event: Any = loader.get_event()
-        if (
-            libyaml
-            and isinstance(event, yaml.ScalarEvent)
-            and not event.value
-            and not event.style
-            and flow_maps[-1:] == [True]
-        ):
-            raise _NotLikePyYAMLError  # an empty value in {...}: libyaml marks the next token, PyYAML the colon
-        mark: Any = event.start_mark
-        if event.__class__ is _ALIAS:
-            if event.anchor not in anchors:
-                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
-        elif isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            if event.anchor in anchors:
-                raise ComposerError(
-                    f"found duplicate anchor {event.anchor!r}; first occurrence",
-                    anchors[event.anchor],
-                    "second occurrence",
-                    mark,
-                )
-            anchors[event.anchor] = mark
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
-                raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", _loc(event.start_mark, file))
-            flow_maps.append(isinstance(event, yaml.MappingStartEvent) and bool(event.flow_style))
-        elif isinstance(event, yaml.CollectionEndEvent):
+        event: Any = get_event()
+        cls = event.__class__  # the event classes have no subclasses: `is` is the cheapest test
+        if cls in _ENDS:
             depth -= 1
             flow_maps.pop()
+        elif cls is _ALIAS:
+            if event.anchor not in anchors:
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        elif cls is _SCALAR or cls in _STARTS:
+            if cls is _SCALAR and libyaml and not event.value and not event.style and flow_maps[-1:] == [True]:
+                raise _NotLikePyYAMLError  # an empty value in {...}: libyaml marks the next token, PyYAML the colon
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise ComposerError(
+                        f"found duplicate anchor {event.anchor!r}; first occurrence",
+                        anchors[event.anchor],
+                        "second occurrence",
+                        event.start_mark,
+                    )
+                anchors[event.anchor] = event.start_mark
+            if cls is not _SCALAR:
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", _loc(event.start_mark, file))
+                flow_maps.append(cls is _MAP_START and bool(event.flow_style))
         events.append(event)
     loader.get_event()  # document end
     if not loader.check_event(yaml.StreamEndEvent):
@@ -215,8 +221,6 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.constructor = yaml.constructor.SafeConstructor()
-        self.resolver: Any = yaml.resolver.Resolver()
-        self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
 
     def build(self, events: list[Any]) -> Any:
         file = self.file
@@ -239,11 +243,14 @@ class _Builder:
                 top.key, top.key_loc = self._key(event, anchors, top.value)
                 continue
             if cls is _SCALAR:
-                tag = self._tag(event)
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _resolved(yaml.ScalarNode, event.value, event.implicit)
                 value = self._value_scalar(event, tag)
                 height = 0
                 nodes += 1
-                loc = Location(file, event.start_mark.line + 1, event.start_mark.column + 1)
+                mark = event.start_mark
+                loc = Location(file, mark.line + 1, mark.column + 1)
                 if event.anchor is not None:
                     anchors[event.anchor] = _Anchored(event, tag, value)
             elif cls is _ALIAS:
@@ -295,6 +302,11 @@ class _Builder:
 
     def _key(self, event: Any, anchors: dict[str, _Anchored], out: YMap) -> tuple[str, Location]:
         """A mapping key: a name, once in the mapping."""
+        if event.__class__ is _SCALAR and event.tag is None and event.anchor is None:  # the usual key, quickly
+            tag = _resolved(yaml.ScalarNode, event.value, event.implicit)
+            key = self._scalar(event, tag) if tag == _STR else None
+            if isinstance(key, str) and key not in out:
+                return key, self._at(event.start_mark)
         if event.__class__ is _ALIAS:
             anchor: Any = event.anchor
             anchored = anchors[anchor]
@@ -315,17 +327,13 @@ class _Builder:
         return key, where
 
     def _tag(self, event: Any) -> str:
-        """The event's tag, resolved as PyYAML's composer does (a scalar's from its text, cached)."""
+        """The event's tag, resolved as PyYAML's composer does (a scalar's from its text)."""
         tag: str | None = getattr(event, "tag", None)
         if tag is None or tag == "!":
-            if isinstance(event, yaml.ScalarEvent):
-                key = (event.value, event.implicit)
-                found = self.resolved.get(key)
-                if found is None:
-                    found = self.resolved[key] = str(self.resolver.resolve(yaml.ScalarNode, *key))
-                return found
-            kind = yaml.MappingNode if isinstance(event, yaml.MappingStartEvent) else yaml.SequenceNode
-            return str(self.resolver.resolve(kind, None, event.implicit))
+            if event.__class__ is _SCALAR:
+                return _resolved(yaml.ScalarNode, event.value, event.implicit)
+            kind = yaml.MappingNode if event.__class__ is _MAP_START else yaml.SequenceNode
+            return _resolved(kind, None, event.implicit)
         return tag
 
     def _value_scalar(self, event: Any, tag: str) -> Any:
@@ -582,8 +590,10 @@ def _check_scalar_or_list(value: Any, loc: Location, what: str) -> None:
 
 def _check_expression(value: Any, loc: Location) -> None:
     if isinstance(value, str) and expr.is_expression(value):
+        if expr.parses(value):
+            return  # (the engine evaluates it later from the same parse)
         try:
-            expr.names_in(value)
+            expr.names_in(value)  # the message for one that does not parse
         except (expr.ExprError, SyntaxError) as exc:
             raise _fail(f"bad expression {value!r}: {exc}", loc) from None
 
@@ -1084,8 +1094,11 @@ def _check_recursion(blocks: Mapping[str, Block]) -> None:
 # ---------------------------------------------------------------------------- bundled specs
 
 
+@functools.cache
 def bundled_dir() -> Path:
-    """The folder of bundled specs: inside the installed package, or `specs/` in a checkout."""
+    """The folder of bundled specs: inside the installed package, or `specs/` in a checkout.
+
+    Found once per process: resolving the path takes 50 µs, and loading the 50 bundled specs asked 128 times."""
     packaged = Path(__file__).resolve().parent / "specs"  # as importlib.resources.files finds it
     if packaged.is_dir():
         return packaged
