@@ -103,11 +103,16 @@ def source_of(text: str) -> str:
 
 def evaluate(text: str, scope: Mapping[str, Value]) -> Value:
     """Evaluate ``$name`` or ``$(expression)`` in `scope`."""
-    tree = _parsed(text)
     try:
-        return _eval(tree, scope)
-    except RecursionError:
+        return _compiled(text)(scope)
+    except RecursionError:  # (a failed compilation is not kept: the next evaluation tries again)
         raise ExprError("the expression nests too deeply") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(text: str) -> Compiled:
+    """`text` made into a function of the scope, once per text: a spec evaluates a few texts many times."""
+    return _compile(_parsed(text))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -162,71 +167,160 @@ def _check(value: Any) -> Value:
     raise ExprError(f"unsupported value {value!r}")
 
 
-def _eval(node: ast.expr, scope: Mapping[str, Value]) -> Value:
+Compiled = Callable[[Mapping[str, Value]], Value]
+"""An expression made into a function of the scope (:func:`_compile`)."""
+
+
+def _compile(node: ast.expr) -> Compiled:
+    """`node` as a function of the scope: a closure per node, doing what walking the tree did.
+
+    Every check runs when the expression is evaluated, in the order the walk made them, so each
+    value and each error is the one the walk gave. The branch an ``if`` or ``and``/``or`` does not
+    take is compiled only when first taken (the walk never visited it, however deep it nests).
+    """
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool | int | float | str):
-            return _check(node.value)
-        raise ExprError(f"unsupported constant {node.value!r}")
+        value = node.value
+        if isinstance(value, bool | int | float | str):
+            try:
+                _check(value)
+            except ExprError:
+                return lambda scope: _check(value)  # raises when evaluated, as the walk did
+            return lambda scope: value
+        return _raises(f"unsupported constant {value!r}")
     if isinstance(node, ast.Name):
-        if node.id in scope:
-            return scope[node.id]
-        if node.id in ("True", "False"):
-            return node.id == "True"
-        known = ", ".join(sorted(scope)) or "none"
-        raise ExprError(f"unknown name {node.id!r} (known here: {known})")
+        return _name(node.id)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, scope), _eval(node.right, scope)
-        if (isinstance(left, str) or isinstance(right, str)) and not isinstance(node.op, ast.Add):
-            raise ExprError(
-                f"cannot apply {type(node.op).__name__} to text: text only supports + (joining) and comparisons"
-            )
-        if isinstance(node.op, ast.Pow) and isinstance(right, int | float) and abs(right) > 64:
+        return _binary(node.op, _compile(node.left), _compile(node.right))
+    if isinstance(node, ast.UnaryOp):
+        return _unary(node, _compile(node.operand))
+    if isinstance(node, ast.BoolOp):  # short-circuit, returning the deciding operand, as Python does
+        return _boolean(isinstance(node.op, ast.And), _compile(node.values[0]), [_lazy(v) for v in node.values[1:]])
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        tests = [(_COMPARE[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators, strict=True)]
+        return _compare(_compile(node.left), tests)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _compile(node.test), _lazy(node.body), _lazy(node.orelse)
+        return lambda scope: body(scope) if test(scope) else orelse(scope)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        function = FUNCTIONS.get(node.func.id)
+        if function is None:
+            return _raises(f"unknown function {node.func.id!r} (allowed: {', '.join(FUNCTIONS)})")
+        return _call(node.func.id, function, [_compile(a) for a in node.args])
+    return _not_allowed(node)
+
+
+def _raises(message: str) -> Compiled:
+    def fail(scope: Mapping[str, Value]) -> Value:
+        raise ExprError(message)
+
+    return fail
+
+
+def _not_allowed(node: ast.expr) -> Compiled:
+    def fail(scope: Mapping[str, Value]) -> Value:
+        raise ExprError(f"{ast.unparse(node)!r} is not allowed in an expression")
+
+    return fail
+
+
+def _lazy(node: ast.expr) -> Compiled:
+    """`node` compiled when first evaluated."""
+    compiled: Compiled | None = None
+
+    def run(scope: Mapping[str, Value]) -> Value:
+        nonlocal compiled
+        if compiled is None:
+            compiled = _compile(node)
+        return compiled(scope)
+
+    return run
+
+
+def _name(name: str) -> Compiled:
+    def lookup(scope: Mapping[str, Value]) -> Value:
+        if name in scope:
+            return scope[name]
+        if name in ("True", "False"):
+            return name == "True"
+        known = ", ".join(sorted(scope)) or "none"
+        raise ExprError(f"unknown name {name!r} (known here: {known})")
+
+    return lookup
+
+
+def _binary(op: ast.operator, left: Compiled, right: Compiled) -> Compiled:
+    apply, what, joins, power = _BINARY[type(op)], type(op).__name__, isinstance(op, ast.Add), isinstance(op, ast.Pow)
+
+    def binary(scope: Mapping[str, Value]) -> Value:
+        a, b = left(scope), right(scope)
+        if (isinstance(a, str) or isinstance(b, str)) and not joins:
+            raise ExprError(f"cannot apply {what} to text: text only supports + (joining) and comparisons")
+        if power and isinstance(b, int | float) and abs(b) > 64:
             raise ExprError("exponent too large (at most 64)")
         try:
-            return _check(_BINARY[type(node.op)](left, right))
+            return _check(apply(a, b))
         except ZeroDivisionError:
             raise ExprError("division by zero") from None
         except OverflowError:
             raise ExprError("the result is too large") from None
         except TypeError:
-            raise ExprError(f"cannot apply {type(node.op).__name__} to {left!r} and {right!r}") from None
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, scope)
-        if isinstance(node.op, ast.Not):
+            raise ExprError(f"cannot apply {what} to {a!r} and {b!r}") from None
+
+    return binary
+
+
+def _unary(node: ast.UnaryOp, operand: Compiled) -> Compiled:
+    op = node.op
+
+    def unary(scope: Mapping[str, Value]) -> Value:
+        value = operand(scope)
+        if isinstance(op, ast.Not):
             return not value
         if isinstance(value, str):
             raise ExprError(f"cannot negate the string {value!r}")
-        if isinstance(node.op, ast.USub):
+        if isinstance(op, ast.USub):
             return -value
-        if isinstance(node.op, ast.UAdd):
+        if isinstance(op, ast.UAdd):
             return +value
-    if isinstance(node, ast.BoolOp):  # short-circuit, returning the deciding operand, as Python does
-        value = _eval(node.values[0], scope)
-        for operand in node.values[1:]:
-            if bool(value) != isinstance(node.op, ast.And):
+        raise ExprError(f"{ast.unparse(node)!r} is not allowed in an expression")
+
+    return unary
+
+
+def _boolean(conjunction: bool, first: Compiled, rest: list[Compiled]) -> Compiled:
+    def boolean(scope: Mapping[str, Value]) -> Value:
+        value = first(scope)
+        for operand in rest:
+            if bool(value) != conjunction:
                 break
-            value = _eval(operand, scope)
+            value = operand(scope)
         return value
-    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-        left = _eval(node.left, scope)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, scope)
+
+    return boolean
+
+
+def _compare(first: Compiled, tests: list[tuple[Callable[[Any, Any], bool], Compiled]]) -> Compiled:
+    def compare(scope: Mapping[str, Value]) -> Value:
+        left = first(scope)
+        for test, comparator in tests:
+            right = comparator(scope)
             try:
-                if not _COMPARE[type(op)](left, right):
+                if not test(left, right):
                     return False
             except TypeError:
                 raise ExprError(f"cannot compare {left!r} and {right!r}") from None
             left = right
         return True
-    if isinstance(node, ast.IfExp):
-        return _eval(node.body if _eval(node.test, scope) else node.orelse, scope)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        func = FUNCTIONS.get(node.func.id)
-        if func is None:
-            raise ExprError(f"unknown function {node.func.id!r} (allowed: {', '.join(FUNCTIONS)})")
-        args = [_eval(a, scope) for a in node.args]
+
+    return compare
+
+
+def _call(name: str, function: Callable[..., Any], arguments: list[Compiled]) -> Compiled:
+    def call(scope: Mapping[str, Value]) -> Value:
+        args = [a(scope) for a in arguments]
         try:
-            return _check(func(*args))
+            return _check(function(*args))
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ExprError(f"{node.func.id}(): {exc}") from None
-    raise ExprError(f"{ast.unparse(node)!r} is not allowed in an expression")
+            raise ExprError(f"{name}(): {exc}") from None
+
+    return call
