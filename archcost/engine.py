@@ -154,10 +154,11 @@ class _Expander:
         return out
 
     def value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> Any:
-        if isinstance(raw.value, list):
-            locs = getattr(raw.value, "locs", [raw.loc] * len(raw.value))
-            return [_evaluate(v, scope, vl, path) for v, vl in zip(raw.value, locs, strict=True)]
-        return _evaluate(raw.value, scope, raw.loc, path)
+        value = raw.value
+        if isinstance(value, list):
+            locs = getattr(value, "locs", [raw.loc] * len(value))
+            return [_evaluate(v, scope, vl, path) for v, vl in zip(value, locs, strict=True)]
+        return _evaluate(value, scope, raw.loc, path)
 
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
@@ -177,7 +178,7 @@ class _Expander:
     ) -> _Tensor:
         siblings = siblings or _Siblings()
         for item in items:
-            if not self.present(item, t, local, path):
+            if item.when is not None and not self.present(item, t, local, path):
                 continue
             name = siblings.claim(item.name, path, item.loc)
             t = self.item(item, t, local, _join(path, name))
@@ -277,8 +278,9 @@ class _Expander:
         own = _LazyScope(self, {}, t)  # the block's scope as it fills: defaults and lets see earlier ones
         inner: dict[str, expr.Value] = {}
         for pname, default in block.params.items():
-            if pname in item.args:
-                value = self.value(item.args[pname], caller, path)
+            given = item.args.get(pname)
+            if given is not None:
+                value = self.value(given, caller, path)
             elif default is not None:
                 value = self.value(default, own, path)
             else:
@@ -407,9 +409,11 @@ def _evaluate(value: Any, scope: Mapping[str, expr.Value], loc: Location, path: 
 class _LazyScope(Mapping[str, expr.Value]):
     """The names an expression sees (:meth:`_Expander.scope`), built only when an expression reads one.
 
-    Most layer arguments are literals, so most layers never build it. Names set on it (a block's
+    Most block arguments are literals, so most calls never build it. Names set on it (a block's
     parameters and lets, in order) go on top of the scope, as ``scope(inner, t)`` would put them.
     """
+
+    __slots__ = ("added", "built", "expander", "local", "t")
 
     def __init__(self, expander: _Expander, local: Mapping[str, expr.Value], t: _Tensor) -> None:
         self.expander, self.local, self.t = expander, local, t
