@@ -17,7 +17,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeGuard
 
 from archcost.units import exact, shape
 
@@ -952,35 +952,34 @@ def coerce(arg: Arg, value: object) -> ArgValue | None:
     """`value` in the normal form of `arg`'s type; ValueError saying what was expected."""
     if value is None and arg.default is None:
         return None
-    expected = ARG_TYPES[arg.type]
     kind = arg.type
-    if kind == "bool":
+    if kind in ("pair", "pad", "padding"):  # the commonest first: kernel, stride, padding, dilation
+        if kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
+            return value
+        least = 1 if kind == "pair" else 0
+        if _is_int(value, least):
+            return (value, value)
+        if isinstance(value, list | tuple) and len(value) == 2 and all(_is_int(v, least) for v in value):
+            return (value[0], value[1])
+    elif kind in ("int", "posint"):
+        if _is_int(value, 1 if kind == "posint" else 0):
+            return value
+    elif kind == "bool":
         if isinstance(value, bool):
             return value
     elif kind in ("float", "prob"):
         is_number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         if is_number and (kind == "float" or 0 <= value <= 1):  # type: ignore[operator]
             return value  # type: ignore[return-value]
-    elif kind in ("int", "posint"):
-        if isinstance(value, int) and _is_int(value, 1 if kind == "posint" else 0):
-            return value
-    elif kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
-        return value
     elif kind == "pad4":
-        if isinstance(value, int) and _is_int(value, 0):
+        if _is_int(value, 0):
             return (value, value, value, value)
         if isinstance(value, list | tuple) and len(value) == 4 and all(_is_int(v, 0) for v in value):
             return tuple(value)
-    else:  # pair, pad, padding (as numbers)
-        least = 1 if kind == "pair" else 0
-        if isinstance(value, int) and _is_int(value, least):
-            return (value, value)
-        if isinstance(value, list | tuple) and len(value) == 2 and all(_is_int(v, least) for v in value):
-            return (value[0], value[1])
-    raise ValueError(f"{arg.name} must be {expected}, got {value!r}")
+    raise ValueError(f"{arg.name} must be {ARG_TYPES[kind]}, got {value!r}")
 
 
-def _is_int(value: object, least: int) -> bool:
+def _is_int(value: object, least: int) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
