@@ -41,6 +41,8 @@ _PLAIN_TAGS: Final = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "merge")
 )
 _FLOAT_RE: Final = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+_FLOAT_START: Final = "+-.0123456789"
+"""How a text _FLOAT_RE matches starts (a cheaper test first: most texts are names)."""
 
 TOP_KEYS: Final = {
     "archcost": "the spec format version (1)",
@@ -91,8 +93,28 @@ class YMap(dict[str, Any]):
     def __init__(self, loc: Location) -> None:
         super().__init__()
         self.loc = loc
-        self.key_locs: dict[str, Location] = {}
+        self.key_locs = _KeyPlaces(loc.file)
         self.value_locs: dict[str, Location] = {}
+
+
+class _KeyPlaces(dict[str, Any]):
+    """Where each key of a mapping is: a Location, or the YAML mark it is made from when first read.
+
+    Most keys' places are read only to report an error; making them all took 5% of loading a spec.
+    """
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def __getitem__(self, key: str) -> Location:
+        place = super().__getitem__(key)
+        if not isinstance(place, Location):
+            place = _loc(place, self.file)
+            super().__setitem__(key, place)
+        return place
 
 
 class YList(list[Any]):
@@ -207,7 +229,7 @@ class _Open:
     nodes_before: int
     height: int = 0  # of its highest child so far (a scalar 0, a list or mapping 1 + its own)
     key: str | None = None
-    key_loc: Location | None = None
+    key_loc: Any = None  # a Location or a YAML mark (_KeyPlaces)
 
 
 class _Builder:
@@ -300,13 +322,13 @@ class _Builder:
             top.height = max(top.height, height)
         return root
 
-    def _key(self, event: Any, anchors: dict[str, _Anchored], out: YMap) -> tuple[str, Location]:
-        """A mapping key: a name, once in the mapping."""
+    def _key(self, event: Any, anchors: dict[str, _Anchored], out: YMap) -> tuple[str, Any]:
+        """A mapping key: a name, once in the mapping; and its place, a Location or a YAML mark (_KeyPlaces)."""
         if event.__class__ is _SCALAR and event.tag is None and event.anchor is None:  # the usual key, quickly
             tag = _resolved(yaml.ScalarNode, event.value, event.implicit)
             key = self._scalar(event, tag) if tag == _STR else None
             if isinstance(key, str) and key not in out:
-                return key, self._at(event.start_mark)
+                return key, event.start_mark
         if event.__class__ is _ALIAS:
             anchor: Any = event.anchor
             anchored = anchors[anchor]
@@ -352,7 +374,8 @@ class _Builder:
     def _scalar(self, event: Any, tag: str) -> Any:
         text = event.value
         if tag == _STR:  # the commonest cases first, without the constructor's bookkeeping
-            if not event.style and _FLOAT_RE.match(text):  # plain: None (PyYAML) or "" (libyaml)
+            plain = not event.style  # None (PyYAML) or "" (libyaml)
+            if plain and text[:1] in _FLOAT_START and _FLOAT_RE.match(text):
                 return float(text)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
             return text
         if tag == _INT and text.isdecimal() and len(text) < 20 and (text == "0" or text[0] != "0"):  # plain digits
