@@ -1133,6 +1133,26 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
 
 
+BUNDLED_INDEX: Final = "index.json"
+"""The bundled specs' `archcost list` entries, in the bundled folder beside them (see :func:`bundled_fingerprint`)."""
+
+
+def bundled_fingerprint() -> str:
+    """SHA-256 of every bundled spec and every archcost module, by name and content.
+
+    The list index holds figures computed from exactly these files; any other fingerprint means
+    they must be computed again."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in [*sorted(bundled_dir().glob("*.yaml")), *sorted(package.glob("*.py"))]:
+        content = path.read_bytes()
+        digest.update(f"{path.name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
 def resolve(ref: str, base: Path | None = None) -> Path:
     """A bundled spec name or a path to a YAML file (relative to `base` if given); SpecError if neither."""
     path = Path(ref) if base is None or Path(ref).is_absolute() else base / ref

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from archcost import spec
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,12 +67,16 @@ def test_wheel_ships_the_bundled_specs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from archcost import spec; print(spec.bundled_dir()); print(' '.join(spec.bundled_names()))"
+        "from archcost import spec; print(spec.bundled_dir()); print(' '.join(spec.bundled_names()));"
+        "print(spec.bundled_fingerprint())"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.splitlines()
     assert out[0].startswith(str(target)) and out[1].split() == specs
+    # ... and its list index, made from the same files: `archcost list` reads it instead of analysing
+    assert f"archcost/specs/{spec.BUNDLED_INDEX}" in names
+    assert out[2] == spec.bundled_fingerprint()
 
 
 def test_readme_examples_are_real_output() -> None:
