@@ -50,17 +50,26 @@ TORCH_ROUTE = r"""
 import sys, warnings
 warnings.simplefilter("ignore")
 import torch
-from fvcore.nn import FlopCountAnalysis, parameter_count
+from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 from archcost import engine, spec, torchcheck
 analysis = engine.analyze(spec.load(sys.argv[1]))
 model = torchcheck.build(analysis).eval()
 x = torch.randn(1, *analysis.input)
+def quiet(counter):
+    return counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
 with torch.no_grad():
-    flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
-params = parameter_count(model)[""]
-print(params, flops)
+    if sys.argv[2] == "same":  # per module, as `archcost verify` asks fvcore for them
+        flops = quiet(FlopCountAnalysis(model, x)).by_module()[""]
+        quiet(ActivationCountAnalysis(model, x)).by_module()
+    else:  # "least": the total only
+        flops = quiet(FlopCountAnalysis(model, x)).total()
+print(parameter_count(model)[""], flops)
 """
-"""The torch route: what it takes to get the same figures from the built network with fvcore."""
+"""The torch route: what it takes to get figures from the built network with fvcore.
+
+``same``: the per-module figures fvcore gives that `archcost show` also prints (its "flops", activations
+and parameters per module: two traces, as `archcost verify` runs them); ``least``: the whole network's
+"flops" and parameters only (one trace), a lower bound on any torch route."""
 
 LIBRARY_ROUTE = r"""
 import sys
@@ -81,6 +90,10 @@ TARGETS = {
     "efficientnet_b7": ("show efficientnet_b7 (600×600) vs torch route", "≥ 50×"),
     "100k": ("a 100k-layer spec analysed", "< 5 s"),
 }
+
+
+SITE_HOOKS_WARN = 0.015
+"""Seconds of `python3 -c pass` over `python3 -S -c pass` above which the interpreter's site hooks are named."""
 
 
 def child_env(cache: Path) -> dict[str, str]:
@@ -162,7 +175,15 @@ def startup(env: dict[str, str], repeats: int, results: dict[str, Any]) -> str:
         t, _ = timed_process([sys.executable, *command], env, repeats)
         results[key] = t
         rows.append([what, seconds(t)])
-    return "## Start-up (whole process)\n\n" + table(["command", "time"], rows)
+    text = "## Start-up (whole process)\n\n" + table(["command", "time"], rows)
+    hooks = results["python"] - results["python_bare"]
+    if hooks > SITE_HOOKS_WARN:
+        text += (
+            f"\n\n**Warning**: this interpreter's site hooks (the `.pth` files of its site-packages) take "
+            f"{hooks * 1e3:.0f} ms in every process, archcost's and the torch route's alike; a fresh virtual "
+            "environment has none (docs/performance.md, How to measure)."
+        )
+    return text
 
 
 def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results: dict[str, Any]) -> str:
@@ -172,11 +193,20 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
         library, _ = timed_process([sys.executable, "-c", LIBRARY_ROUTE, name], env, repeats)
         floor = results.get("floor") or timed_process([sys.executable, "-c", FLOOR], env, repeats)[0]
         data = json.loads(out)
-        theirs, torch_out = timed_process([sys.executable, "-c", TORCH_ROUTE, name], env, torch_repeats)
+        theirs, torch_out = timed_process([sys.executable, "-c", TORCH_ROUTE, name, "same"], env, torch_repeats)
+        least, _ = timed_process([sys.executable, "-c", TORCH_ROUTE, name, "least"], env, torch_repeats)
         params, fv_flops = (int(v) for v in torch_out.split())
         same = "yes" if params == data["totals"]["params"] else f"NO ({params:,})"
         ratio = theirs / ours
-        results[name] = {"archcost": ours, "torch": theirs, "ratio": ratio, "library": library, "floor": floor}
+        results[name] = {
+            "archcost": ours,
+            "torch": theirs,
+            "ratio": ratio,
+            "torch_least": least,
+            "ratio_least": least / ours,
+            "library": library,
+            "floor": floor,
+        }
         shape = "×".join(map(str, data["input"]))
         rows.append(
             [
@@ -185,6 +215,7 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
                 seconds(ours),
                 seconds(theirs),
                 f"**{ratio:.1f}×**",
+                f"{seconds(least)} ({least / ours:.1f}×)",
                 f"{seconds(library)} ({theirs / library:.1f}×)",
                 f"{theirs / floor:.0f}×",
                 same,
@@ -197,14 +228,18 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
         "archcost show --format json",
         "torch route",
         "ratio",
+        "torch, total only (ratio)",
         "archcost as a library (ratio)",
         "the floor's ratio",
         "same params",
         "MACs / fvcore",
     ]
     note = (
-        "The torch route: `import torch`, fvcore, build the module (archcost.torchcheck.build), "
-        "FlopCountAnalysis(...).total() and parameter_count on one input, torch's default threads. "
+        "The torch route: `import torch`, fvcore, build the module (archcost.torchcheck.build), then fvcore's "
+        "per-module figures that `show` also prints: FlopCountAnalysis(...).by_module(), "
+        "ActivationCountAnalysis(...).by_module() and parameter_count, on one input, torch's default threads "
+        "(what `archcost verify` runs). Total only: FlopCountAnalysis(...).total() and parameter_count, one "
+        "trace: a lower bound on any torch route. "
         "fvcore's count is in its own convention (batch norm counted, bias not), hence not equal to MACs. "
         "As a library: the same JSON from `python3 -c` calling spec.load, engine.analyze, engine.memory and "
         "report.render_text, without the command-line layer. The floor's ratio: the torch route's time over "
@@ -286,7 +321,10 @@ def summary(results: dict[str, Any]) -> str:
             continue
         value = results[key]
         if isinstance(value, dict):
-            measured = f"{value['ratio']:.1f}× ({seconds(value['archcost'])} vs {seconds(value['torch'])})"
+            measured = (
+                f"{value['ratio']:.1f}× ({seconds(value['archcost'])} vs {seconds(value['torch'])}; "
+                f"{value['ratio_least']:.1f}× against the total only)"
+            )
             met = value["ratio"] >= float(target.strip("≥ ×"))
         else:
             measured = seconds(value)
@@ -299,7 +337,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: no torch route, small sizes, one repeat")
     parser.add_argument("--torch", action="store_true", help="with --quick: run the torch route anyway")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 5, quick 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 10, quick 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
     parser.add_argument(
         "--only",
@@ -308,7 +346,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
-    repeats = args.repeats or (1 if args.quick else 5)
+    repeats = args.repeats or (1 if args.quick else 10)
     sizes = (1_000, 3_000) if args.quick else (1_000, 10_000, 100_000)
     names = spec.bundled_names()[:4] if args.quick else spec.bundled_names()
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
