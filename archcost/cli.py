@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
+COMMANDS = ("show", "list", "compare", "scale", "check", "gallery", "verify", "schema")
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = tuple(units.DTYPE_BYTES)
 OPTIMIZERS = tuple(engine.OPTIMIZER_STATES)
@@ -559,8 +560,9 @@ def _format_option(p: argparse.ArgumentParser, choices: Sequence[str] = FORMATS)
     p.add_argument("-f", "--format", choices=choices, default="table", help="output format (table)")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The `archcost` command line, and each command's own parser by name."""
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The `archcost` command line, and each command's own parser by name (only that of `only` if it names one:
+    building all eight takes longer than most commands' work)."""
     parser = _Parser(
         prog="archcost",
         description="Analytic cost of neural-network architectures from YAML specs: "
@@ -572,6 +574,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--version", action="version", version=f"archcost {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", parser_class=_Parser)
     parsers: dict[str, argparse.ArgumentParser] = {}
+
+    def wanted(name: str) -> bool:
+        return only is None or only not in COMMANDS or name == only
 
     def command(
         name: str, run: Callable[[argparse.Namespace], None], summary: str, usage: str, examples: str = ""
@@ -590,131 +595,149 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         parsers[name] = p
         return p
 
-    p = command(
-        "show",
-        cmd_show,
-        "one network layer by layer: shapes, params, MACs, FLOPs, memory",
-        "SPEC [options]",
-        "archcost show vgg16\n"
-        "archcost show alexnet --explain           # each layer's arithmetic\n"
-        "archcost show resnet50 --depth 1 --exact  # per stage, exact integers\n"
-        "archcost show resnet50 --train --batch 32 --optimizer adam\n"
-        "archcost show mobilenet_v1 --set alpha=0.5 --input 3x160x160 --format json\n"
-        "archcost show my_net.yaml --plot my_net.png",
-    )
-    p.add_argument("spec", nargs="?", metavar="SPEC", help=SPEC_HELP)
-    p.add_argument("file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)  # `show SPEC FILE --plot`, as before
-    _spec_options(p)
-    p.add_argument("-d", "--depth", type=_positive_int, metavar="N", help="collapse the hierarchy to N levels, summing")
-    _format_option(p)
-    p.add_argument("--explain", action="store_true", help="print each layer's arithmetic, lecture style")
-    p.add_argument("--exact", action="store_true", help="exact integers in the table instead of 35K, 120M, 3.86G")
-    p.add_argument("--train", action="store_true", help="add training memory: gradients, optimizer state, saved")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer state for training memory (adam)")
-    p.add_argument("--memory", metavar="SIZE", help="largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)")
-    p.add_argument(
-        "--max-layers",
-        type=_positive_int,
-        metavar="N",
-        help=f"allow N leaf layers (a safety limit; default {engine.Limits().max_layers:,})",
-    )
-    p.add_argument(
-        "--plot",
-        nargs="?",
-        const="",
-        metavar="FILE",
-        help="draw per-layer (with --depth, per-stage) bars of params, MACs, memory to FILE "
-        "(.png, .svg, .pdf; default archcost-NAME.png)",
-    )
+    if wanted("show"):
+        p = command(
+            "show",
+            cmd_show,
+            "one network layer by layer: shapes, params, MACs, FLOPs, memory",
+            "SPEC [options]",
+            "archcost show vgg16\n"
+            "archcost show alexnet --explain           # each layer's arithmetic\n"
+            "archcost show resnet50 --depth 1 --exact  # per stage, exact integers\n"
+            "archcost show resnet50 --train --batch 32 --optimizer adam\n"
+            "archcost show mobilenet_v1 --set alpha=0.5 --input 3x160x160 --format json\n"
+            "archcost show my_net.yaml --plot my_net.png",
+        )
+        p.add_argument("spec", nargs="?", metavar="SPEC", help=SPEC_HELP)
+        p.add_argument("file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)  # `show SPEC FILE --plot`, as before
+        _spec_options(p)
+        p.add_argument(
+            "-d", "--depth", type=_positive_int, metavar="N", help="collapse the hierarchy to N levels, summing"
+        )
+        _format_option(p)
+        p.add_argument("--explain", action="store_true", help="print each layer's arithmetic, lecture style")
+        p.add_argument("--exact", action="store_true", help="exact integers in the table instead of 35K, 120M, 3.86G")
+        p.add_argument("--train", action="store_true", help="add training memory: gradients, optimizer state, saved")
+        p.add_argument(
+            "--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer state for training memory (adam)"
+        )
+        p.add_argument("--memory", metavar="SIZE", help="largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)")
+        p.add_argument(
+            "--max-layers",
+            type=_positive_int,
+            metavar="N",
+            help=f"allow N leaf layers (a safety limit; default {engine.Limits().max_layers:,})",
+        )
+        p.add_argument(
+            "--plot",
+            nargs="?",
+            const="",
+            metavar="FILE",
+            help="draw per-layer (with --depth, per-stage) bars of params, MACs, memory to FILE "
+            "(.png, .svg, .pdf; default archcost-NAME.png)",
+        )
 
-    p = command("list", cmd_list, "the bundled networks by family, with params, MACs and top-1 error", "[options]")
-    _format_option(p)
+    if wanted("list"):
+        p = command("list", cmd_list, "the bundled networks by family, with params, MACs and top-1 error", "[options]")
+        _format_option(p)
 
-    p = command(
-        "compare",
-        cmd_compare,
-        "networks side by side, with ratios and a bubble chart",
-        "SPEC[:K=V,...]... [options]",
-        "archcost compare alexnet googlenet resnet152 --plot\n"
-        "archcost compare alexnet alexnet:groups=1\n"
-        "archcost compare mobilenet_v1 --sweep alpha=1,0.75,0.5 --sweep resolution=224,160",
-    )
-    p.add_argument(
-        "specs",
-        nargs="*",
-        metavar="SPEC[:K=V,...]",
-        help="specs to compare, each optionally with its own settings: alexnet alexnet:groups=1",
-    )
-    _spec_options(p)
-    p.add_argument(
-        "--sweep",
-        action="append",
-        metavar="KEY=V1,V2|KEY=A..B",
-        help="one row per value (repeatable: all combinations)",
-    )
-    _format_option(p)
-    p.add_argument(
-        "--plot",
-        nargs="?",
-        const="",
-        metavar="FILE",
-        help=f"draw a bubble chart to FILE (.png, .svg, .pdf; default {DEFAULT_PLOT})",
-    )
-    p.add_argument("--y", choices=Y_AXES, default="top1", help="the chart's y axis (top1)")
+    if wanted("compare"):
+        p = command(
+            "compare",
+            cmd_compare,
+            "networks side by side, with ratios and a bubble chart",
+            "SPEC[:K=V,...]... [options]",
+            "archcost compare alexnet googlenet resnet152 --plot\n"
+            "archcost compare alexnet alexnet:groups=1\n"
+            "archcost compare mobilenet_v1 --sweep alpha=1,0.75,0.5 --sweep resolution=224,160",
+        )
+        p.add_argument(
+            "specs",
+            nargs="*",
+            metavar="SPEC[:K=V,...]",
+            help="specs to compare, each optionally with its own settings: alexnet alexnet:groups=1",
+        )
+        _spec_options(p)
+        p.add_argument(
+            "--sweep",
+            action="append",
+            metavar="KEY=V1,V2|KEY=A..B",
+            help="one row per value (repeatable: all combinations)",
+        )
+        _format_option(p)
+        p.add_argument(
+            "--plot",
+            nargs="?",
+            const="",
+            metavar="FILE",
+            help=f"draw a bubble chart to FILE (.png, .svg, .pdf; default {DEFAULT_PLOT})",
+        )
+        p.add_argument("--y", choices=Y_AXES, default="top1", help="the chart's y axis (top1)")
 
-    p = command(
-        "scale",
-        cmd_scale,
-        "compound scaling of depth, width and resolution (EfficientNet)",
-        "SPEC [options]",
-        "archcost scale efficientnet_b0 --phi 0..7",
-    )
-    p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    p.add_argument("--phi", default="0..7", metavar="A..B|A,B,...", help="the compound coefficients φ (0..7)")
-    p.add_argument("--alpha", type=_base, default=1.2, help="depth base (EfficientNet: 1.2)")
-    p.add_argument("--beta", type=_base, default=1.1, help="width base (EfficientNet: 1.1)")
-    p.add_argument("--gamma", type=_base, default=1.15, help="resolution base (EfficientNet: 1.15)")
-    _format_option(p, ("table", "json"))
+    if wanted("scale"):
+        p = command(
+            "scale",
+            cmd_scale,
+            "compound scaling of depth, width and resolution (EfficientNet)",
+            "SPEC [options]",
+            "archcost scale efficientnet_b0 --phi 0..7",
+        )
+        p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+        p.add_argument("--phi", default="0..7", metavar="A..B|A,B,...", help="the compound coefficients φ (0..7)")
+        p.add_argument("--alpha", type=_base, default=1.2, help="depth base (EfficientNet: 1.2)")
+        p.add_argument("--beta", type=_base, default=1.1, help="width base (EfficientNet: 1.1)")
+        p.add_argument("--gamma", type=_base, default=1.15, help="resolution base (EfficientNet: 1.15)")
+        _format_option(p, ("table", "json"))
 
-    p = command(
-        "check", cmd_check, "each spec's figures against its paper's; exit 1 on a failure", "[SPEC...] [options]"
-    )
-    p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to check (default: every bundled spec)")
-    _format_option(p, ("table", "json", "markdown"))
+    if wanted("check"):
+        p = command(
+            "check", cmd_check, "each spec's figures against its paper's; exit 1 on a failure", "[SPEC...] [options]"
+        )
+        p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to check (default: every bundled spec)")
+        _format_option(p, ("table", "json", "markdown"))
 
-    p = command("gallery", cmd_gallery, "write the gallery of bundled networks (docs/gallery.md)", "[FILE] [--check]")
-    p.add_argument("file", nargs="?", metavar="FILE", help="write here (e.g. docs/gallery.md); default: stdout")
-    p.add_argument("--check", action="store_true", help="do not write: exit 1 if FILE is not what would be written")
+    if wanted("gallery"):
+        p = command(
+            "gallery", cmd_gallery, "write the gallery of bundled networks (docs/gallery.md)", "[FILE] [--check]"
+        )
+        p.add_argument("file", nargs="?", metavar="FILE", help="write here (e.g. docs/gallery.md); default: stdout")
+        p.add_argument("--check", action="store_true", help="do not write: exit 1 if FILE is not what would be written")
 
-    p = command(
-        "verify",
-        cmd_verify,
-        "cross-check every figure against torch + fvcore; exit 1 on a mismatch",
-        "SPEC... | --all [options]",
-        "archcost verify resnet50\narchcost verify --all --memory --batch 2",
-    )
-    p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to verify: bundled names or YAML paths")
-    p.add_argument("--all", action="store_true", help="verify every bundled spec")
-    p.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where torch runs the forward pass (cpu)")
-    p.add_argument("-b", "--batch", type=_positive_int, default=1, metavar="N", help="batch of the forward pass (1)")
-    p.add_argument("-s", "--set", action="append", metavar="KEY=VALUE", help="override a model parameter (repeatable)")
-    _format_option(p, ("table", "json"))
-    p.add_argument("--all-rows", action="store_true", help="list every layer, not only those that differ")
-    p.add_argument(
-        "--memory",
-        action="store_true",
-        help="also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the "
-        "bytes autograd saves for backward with the analytic figure (within 1%%); on CUDA also the peaks",
-    )
+    if wanted("verify"):
+        p = command(
+            "verify",
+            cmd_verify,
+            "cross-check every figure against torch + fvcore; exit 1 on a mismatch",
+            "SPEC... | --all [options]",
+            "archcost verify resnet50\narchcost verify --all --memory --batch 2",
+        )
+        p.add_argument("specs", nargs="*", metavar="SPEC", help="specs to verify: bundled names or YAML paths")
+        p.add_argument("--all", action="store_true", help="verify every bundled spec")
+        p.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where torch runs the forward pass (cpu)")
+        p.add_argument(
+            "-b", "--batch", type=_positive_int, default=1, metavar="N", help="batch of the forward pass (1)"
+        )
+        p.add_argument(
+            "-s", "--set", action="append", metavar="KEY=VALUE", help="override a model parameter (repeatable)"
+        )
+        _format_option(p, ("table", "json"))
+        p.add_argument("--all-rows", action="store_true", help="list every layer, not only those that differ")
+        p.add_argument(
+            "--memory",
+            action="store_true",
+            help="also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the "
+            "bytes autograd saves for backward with the analytic figure (within 1%%); on CUDA also the peaks",
+        )
 
-    command("schema", cmd_schema, "print the JSON Schema of the spec format (for editors)", "")
+    if wanted("schema"):
+        command("schema", cmd_schema, "print the JSON Schema of the spec format (for editors)", "")
     return parser, parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code: 0 ok, 1 a check found a mismatch, 2 bad input."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser, commands = build_parser()
+    parser, commands = build_parser(args[0] if args else None)
     try:
         if not args:
             parser.print_help()

@@ -13,7 +13,7 @@ import pytest
 from cli_runner import CliRunner
 
 from archcost import engine, spec
-from archcost.cli import app, build_parser
+from archcost.cli import COMMANDS, app, build_parser
 
 runner = CliRunner()
 
@@ -258,11 +258,21 @@ EXAMPLES = _examples()
 def test_every_command_has_help_with_a_usage_line() -> None:
     _, commands = build_parser()
     assert set(commands) == {"show", "list", "compare", "scale", "check", "gallery", "verify", "schema"}
+    assert set(commands) == set(COMMANDS)  # what build_parser(only) knows to build alone
     for name in commands:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0
         assert result.stdout.startswith(f"usage: archcost {name}")
     assert len(EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize("name", ["show", "list", "compare", "scale", "check", "gallery", "verify", "schema"])
+def test_a_command_alone_gets_the_parser_it_gets_among_all(name: str) -> None:
+    _, alone = build_parser(name)
+    _, every = build_parser()
+    assert set(alone) == {name}
+    assert alone[name].format_help() == every[name].format_help()
+    assert set(build_parser("--help")[1]) == set(build_parser("no-such-command")[1]) == set(every)
 
 
 @pytest.mark.parametrize("args", [e for e in EXAMPLES if e[0] != "verify"], ids=" ".join)
