@@ -104,19 +104,23 @@ def child_env(cache: Path) -> dict[str, str]:
     return env
 
 
+def run_once(command: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall time of one run of `command`, and its output."""
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[3:]) or command}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    return elapsed, done.stdout
+
+
 def timed_process(command: Sequence[str], env: dict[str, str], repeats: int) -> tuple[float, str]:
     """Minimum wall time of `command` over `repeats` runs (after one warm-up), and its last output."""
-    out = ""
+    out = run_once(command, env)[1]  # the first run warms the bytecode cache and the page cache
     times = []
-    for i in range(repeats + 1):
-        start = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command[3:]) or command}: exit {done.returncode}\n{done.stderr[-2000:]}")
-        out = done.stdout
-        if i:  # the first run warms the bytecode cache and the page cache
-            times.append(elapsed)
+    for _ in range(repeats):
+        elapsed, out = run_once(command, env)
+        times.append(elapsed)
     return min(times), out
 
 
@@ -186,26 +190,44 @@ def startup(env: dict[str, str], repeats: int, results: dict[str, Any]) -> str:
     return text
 
 
-def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results: dict[str, Any]) -> str:
+def versus_torch(env: dict[str, str], repeats: int, rounds: int, results: dict[str, Any]) -> str:
+    """Rounds of (the torch route once, its total-only variant once, `show` and the library route `repeats`
+    times each): both sides of a round see the same machine, whose speed drifts over minutes when it is
+    shared. A round's ratio is its torch time over its fastest `show`; the median round is reported."""
     rows = []
     for name in ("resnet152", "efficientnet_b7"):
-        ours, out = timed_process([*ARCHCOST, "show", name, "--format", "json"], env, repeats)
-        library, _ = timed_process([sys.executable, "-c", LIBRARY_ROUTE, name], env, repeats)
+        commands = {
+            "archcost": [*ARCHCOST, "show", name, "--format", "json"],
+            "library": [sys.executable, "-c", LIBRARY_ROUTE, name],
+            "torch": [sys.executable, "-c", TORCH_ROUTE, name, "same"],
+            "torch_least": [sys.executable, "-c", TORCH_ROUTE, name, "least"],
+        }
+        outputs = {key: run_once(command, env)[1] for key, command in commands.items()}  # warm-up
+        measured = []
+        for _ in range(rounds):
+            round_: dict[str, float] = {}
+            for key, command in commands.items():
+                runs = 1 if key.startswith("torch") else repeats
+                round_[key] = min(run_once(command, env)[0] for _ in range(runs))
+            measured.append(round_)
+        ratios = sorted(r["torch"] / r["archcost"] for r in measured)
+        middle = sorted(measured, key=lambda r: r["torch"] / r["archcost"])[len(measured) // 2]
+        ours, theirs, least, library = (middle[k] for k in ("archcost", "torch", "torch_least", "library"))
         floor = results.get("floor") or timed_process([sys.executable, "-c", FLOOR], env, repeats)[0]
-        data = json.loads(out)
-        theirs, torch_out = timed_process([sys.executable, "-c", TORCH_ROUTE, name, "same"], env, torch_repeats)
-        least, _ = timed_process([sys.executable, "-c", TORCH_ROUTE, name, "least"], env, torch_repeats)
-        params, fv_flops = (int(v) for v in torch_out.split())
+        data = json.loads(outputs["archcost"])
+        params, fv_flops = (int(v) for v in outputs["torch"].split())
         same = "yes" if params == data["totals"]["params"] else f"NO ({params:,})"
         ratio = theirs / ours
         results[name] = {
             "archcost": ours,
             "torch": theirs,
             "ratio": ratio,
+            "ratios": ratios,
             "torch_least": least,
             "ratio_least": least / ours,
             "library": library,
             "floor": floor,
+            "rounds": measured,
         }
         shape = "×".join(map(str, data["input"]))
         rows.append(
@@ -215,6 +237,7 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
                 seconds(ours),
                 seconds(theirs),
                 f"**{ratio:.1f}×**",
+                " / ".join(f"{r:.1f}×" for r in ratios),
                 f"{seconds(least)} ({least / ours:.1f}×)",
                 f"{seconds(library)} ({theirs / library:.1f}×)",
                 f"{theirs / floor:.0f}×",
@@ -228,6 +251,7 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
         "archcost show --format json",
         "torch route",
         "ratio",
+        "every round's ratio",
         "torch, total only (ratio)",
         "archcost as a library (ratio)",
         "the floor's ratio",
@@ -235,6 +259,8 @@ def versus_torch(env: dict[str, str], repeats: int, torch_repeats: int, results:
         "MACs / fvcore",
     ]
     note = (
+        "Each round runs the torch route once, its total-only variant once, and `show` and the library route "
+        f"{repeats} times each (the fastest counts); the ratio is the median round's, beside every round's. "
         "The torch route: `import torch`, fvcore, build the module (archcost.torchcheck.build), then fvcore's "
         "per-module figures that `show` also prints: FlopCountAnalysis(...).by_module(), "
         "ActivationCountAnalysis(...).by_module() and parameter_count, on one input, torch's default threads "
@@ -338,6 +364,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: no torch route, small sizes, one repeat")
     parser.add_argument("--torch", action="store_true", help="with --quick: run the torch route anyway")
     parser.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 10, quick 1)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds of show against the torch route (default 5, quick 1)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
     parser.add_argument(
         "--only",
@@ -358,7 +387,7 @@ def main(argv: list[str]) -> int:
         if "startup" in only:
             print(startup(env, repeats, results), end="\n\n", flush=True)
         if "torch" in only and (not args.quick or args.torch):
-            print(versus_torch(env, repeats, 1 if args.quick else 3, results), end="\n\n", flush=True)
+            print(versus_torch(env, repeats, args.rounds or (1 if args.quick else 5), results), end="\n\n", flush=True)
     if "specs" in only:
         print(per_spec(max(repeats, 3), names), end="\n\n", flush=True)
     if "scaling" in only:
