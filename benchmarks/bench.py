@@ -1,6 +1,6 @@
 """archcost's speed, measured side by side with the torch route, in one run.
 
-    python3 benchmarks/bench.py            # everything (~2 minutes on two cores)
+    python3 benchmarks/bench.py            # everything (~7 minutes on two cores)
     python3 benchmarks/bench.py --quick    # a smoke run: no torch, small sizes, one repeat
     python3 benchmarks/bench.py --json results.json
 
@@ -9,7 +9,9 @@ Sections (docs/performance.md has the figures and how to read them):
 1. whole-process start-up: ``archcost --help`` and ``archcost list``;
 2. ``archcost show NET --format json`` against the torch route for the same figures: a process
    that imports torch and fvcore, builds the network (archcost.torchcheck.build), runs fvcore's
-   FlopCountAnalysis and parameter_count; ResNet-152 at 224×224 and EfficientNet-B7 at 600×600;
+   per-module FlopCountAnalysis, ActivationCountAnalysis and parameter_count (and, as a lower
+   bound, the total alone); ResNet-152 at 224×224 and EfficientNet-B7 at 600×600, in rounds that
+   time both sides in the same minutes;
 3. in-process time to load and analyse each bundled spec;
 4. scaling: synthetic chains, residual stacks and dense concatenation chains of 1k, 10k and 100k
    layers (benchmarks/synthetic.py), load + analyse and the memory model, per layer.
@@ -17,7 +19,8 @@ Sections (docs/performance.md has the figures and how to read them):
 Every subprocess runs this checkout (PYTHONPATH) with a bytecode cache in a temporary folder, as an
 installed package has its .pyc files (this machine's shell sets PYTHONDONTWRITEBYTECODE=1, which
 would add the compile time of every module to every run). Times are the minimum over the repeats
-(the least disturbed run); the machine is named in the output.
+(the least disturbed run); the machine is named in the output. Run it from a virtual environment:
+a system Python's site hooks slow every process (the script warns when they do).
 """
 
 from __future__ import annotations
