@@ -48,7 +48,7 @@ class LayerResult:
     activations: int
     rf: Pair
     jump: Pair
-    args: Mapping[str, Any]
+    args: Args
     loc: Location
 
     @property
@@ -58,7 +58,7 @@ class LayerResult:
         Rendered on demand by the kind's rule, run again on the layer's input shapes and arguments:
         formatting it for every layer took a tenth of the analysis, and few callers read it.
         """
-        return layers.KINDS[self.kind].infer(self.input_shapes, Args(self.args)).explain
+        return layers.KINDS[self.kind].infer(self.input_shapes, self.args).explain
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Analysis:
         """Conv and linear layers on the longest path (the count papers call depth)."""
         depth: dict[str, int] = {INPUT: 0}
         for layer in self.layers:
-            here = max(depth[i] for i in layer.inputs) + (layer.kind in ("conv", "linear"))
+            here = max(depth[i] for i in layer.inputs) + layers.KINDS[layer.kind].weighted
             depth[layer.name] = here
         return depth[self.layers[-1].name]
 
@@ -336,7 +336,8 @@ class _Expander:
         else:
             inputs, shapes = tuple(i.producer for i in ins), tuple(i.shape for i in ins)
         try:
-            cost = kind.infer(shapes, Args(values))
+            args = Args(values)
+            cost = kind.infer(shapes, args)
         except layers.ShapeError as exc:
             raise SpecError(f"{kind_name}: {exc}", _at(loc, path)) from None
         output = cost.output
@@ -358,7 +359,7 @@ class _Expander:
             activations,
             rf,
             jump,
-            values,
+            args,
             loc,
         )
         self.layers.append(layer)
@@ -643,7 +644,7 @@ def _saved_tensors(layer: LayerResult, storage: Mapping[str, str]) -> list[tuple
     """
     in_place = storage[layer.name] == storage[layer.inputs[0]]
     out: list[tuple[layers.Saved, str | None]] = []
-    for saved in layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, Args(layer.args)):
+    for saved in layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, layer.args):
         if saved.tensor == "extra":
             out.append((saved, None))
         elif saved.tensor == "output":
@@ -655,12 +656,6 @@ def _saved_tensors(layer: LayerResult, storage: Mapping[str, str]) -> list[tuple
             index = int(saved.tensor.removeprefix("input").removeprefix("original"))
             out.append((saved, storage[layer.inputs[index]]))
     return out
-
-
-VIEWS: Final = frozenset({"flatten", "identity", "slice"})
-"""Kinds whose output is a view of their input (torch's flatten, nn.Identity, x[:, a:b]): the same storage.
-
-A saved view keeps its whole storage alive: a conv after a channel slice holds every channel."""
 
 
 def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
@@ -698,7 +693,7 @@ def _walk_storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str
     for i, layer in enumerate(analysis.layers):
         name = layer.name
         first = storage[layer.inputs[0]]
-        view = layer.kind in VIEWS or (layer.kind == "dropout" and (not training or layer.args["p"] == 0))
+        view = kinds[layer.kind].view(layer.args, training)
         if view or (kinds[layer.kind].inplace and storage_last[first] == i and first not in saved_homes):
             storage[name] = first
             storage_last[first] = max(storage_last[first], last_use[name])

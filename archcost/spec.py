@@ -1146,9 +1146,11 @@ def bundled_fingerprint() -> str:
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in [*sorted(bundled_dir().glob("*.yaml")), *sorted(package.glob("*.py"))]:
+    modules = sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix())
+    for path in [*sorted(bundled_dir().glob("*.yaml")), *modules]:
         content = path.read_bytes()
-        digest.update(f"{path.name}\0{len(content)}\0".encode())
+        name = path.name if path.suffix == ".yaml" else path.relative_to(package).as_posix()
+        digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)
     return digest.hexdigest()
 

@@ -282,7 +282,7 @@ def test_adaptive_pool_windows_in_closed_form() -> None:
 
     for n in range(1, 70):
         for out in range(1, 70):
-            assert layers._adaptive_extent(n, out) == walk(n, out), (n, out)
+            assert layers.adaptive_extent(n, out) == walk(n, out), (n, out)
     # and a huge output is instant (the walk would take hours)
     with within(1.0):
         analysis = run("archcost: 1\nname: t\ninput: [3, 7, 7]\nlayers:\n  - adaptive_avgpool: {output: 100000000}\n")

@@ -17,7 +17,7 @@ from dataclasses import replace
 import pytest
 
 from archcost import engine, layers, spec
-from archcost.layers import CATALOG, KINDS
+from archcost.layers import KINDS
 from tests.conftest import AnalyzeYaml
 
 torch = pytest.importorskip("torch")
@@ -75,143 +75,55 @@ def test_the_budget_shrinks_only_what_it_must() -> None:
     assert set(shrunk) <= {"efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}
 
 
-# ---------------------------------------------------------------------------- every kind, to the byte
+# ---------------------------------------------------------------------------- merges in their structures
+# Every kind's examples are measured in every context in tests/test_catalog.py; these are the
+# structures that decide whether a merge may write in place: which branch saved which input.
 
-SNIPPETS: dict[str, tuple[str, ...]] = {
-    "conv": (
-        "conv: {out: 5, kernel: 3, padding: 1}",
-        "conv: {out: 4, kernel: 3, stride: 2, groups: 4, bias: false}",
-        "conv: {out: 5, kernel: 2, padding: same}",  # odd total padding: torch pads a copy
-        "conv: {out: 5, kernel: [4, 3], padding: same}",
+STRUCTURES: dict[str, tuple[str, bool | None]] = {
+    # item after `c0` (a conv): (the item, whether its add runs in place in training)
+    "add_conv_first": ("parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}", True),
+    "add_identity_first": ("parallel: {merge: add, branches: [[], [conv: {out: 4, kernel: 1}]]}", False),
+    "residual_relu": ("residual: {layers: [conv: {out: 4, kernel: 3, padding: 1}, relu]}", False),
+    "add_three": (
+        "parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], [conv: {out: 4, kernel: 1}], []]}",
+        True,
     ),
-    "linear": ("linear: {out: 5}", "linear: {out: 5, bias: false}"),
-    "maxpool": (
-        "maxpool: {kernel: 2}",
-        "maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}",
-        "maxpool: {kernel: 3, stride: 1, dilation: 2}",
+    "gate": (
+        "parallel: {merge: multiply, branches: [[], [global_avgpool, conv: {out: 4, kernel: 1}, sigmoid]]}",
+        None,
     ),
-    "avgpool": ("avgpool: {kernel: 2}", "avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}"),
-    "adaptive_avgpool": (
-        "adaptive_avgpool: {output: 3}",
-        "adaptive_avgpool: {output: 1}",
-        "adaptive_avgpool: {output: [8, 8]}",
-    ),
-    "global_avgpool": ("global_avgpool",),
-    "batchnorm": ("batchnorm", "batchnorm: {affine: false}"),
-    "lrn": ("lrn: {size: 3}", "lrn: {size: 5, alpha: 0.001}", "lrn: {size: 4}"),
-    "relu": ("relu",),
-    "relu6": ("relu6",),
-    "leaky_relu": ("leaky_relu: {slope: 0.2}",),
-    "sigmoid": ("sigmoid",),
-    "tanh": ("tanh",),
-    "hardsigmoid": ("hardsigmoid",),
-    "hardswish": ("hardswish",),
-    "silu": ("silu",),
-    "gelu": ("gelu",),
-    "softmax": ("softmax",),
-    "dropout": ("dropout: {p: 0.5}", "dropout: {p: 0.0}", "dropout: {p: 1.0}"),
-    "flatten": ("flatten",),
-    "identity": ("identity",),
-    "zeropad": ("zeropad: {padding: [1, 0, 2, 1]}",),
-    "shuffle": ("shuffle: {groups: 2}",),
-    "slice": ("slice: {start: 1, stop: 3}",),
-    "concat": (
+    "concat_pool": (
         "parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], [], [maxpool: {kernel: 3, stride: 1, "
         "padding: 1}]]}",
-    ),
-    "add": (
-        "parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}",
-        "parallel: {merge: add, branches: [[], [conv: {out: 4, kernel: 1}]]}",  # its first input is saved
-        "residual: {layers: [conv: {out: 4, kernel: 3, padding: 1}, relu]}",  # the body's ReLU saved it
-        "parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], [conv: {out: 4, kernel: 1}], []]}",
-    ),
-    "multiply": (
-        "parallel: {merge: multiply, branches: [[], [global_avgpool, conv: {out: 4, kernel: 1}, sigmoid]]}",
-        "parallel: {merge: multiply, branches: [[conv: {out: 4, kernel: 1}], [conv: {out: 4, kernel: 1}]]}",
+        None,
     ),
 }
-"""Each kind as one item (merges inside their parallel), in the variants that save differently."""
-
-FLAT_INPUT: frozenset[str] = frozenset({"linear: {out: 5}", "linear: {out: 5, bias: false}"})
-FLAT_OUTPUT: frozenset[str] = frozenset({"flatten"}) | FLAT_INPUT
-
-CONTEXTS: dict[str, str] = {
-    # the kind after a weighted layer, its output read by a weighted layer
-    "chain": "- conv: {{name: c0, out: 4, kernel: 3, padding: 1}}\n{flat}- {item}\n",
-    # its input saved by an earlier layer (a ReLU saves its output): it cannot be overwritten
-    "after_relu": "- conv: {{name: c0, out: 4, kernel: 3, padding: 1}}\n- relu: {{name: r0}}\n{flat}- {item}\n",
-    # its input read again later: it cannot be overwritten either
-    "kept": (
-        "- conv: {{name: c0, out: 4, kernel: 3, padding: 1}}\n"
-        "- parallel: {{merge: concat, branches: [[{item}, global_avgpool], [global_avgpool]]}}\n"
-    ),
-    # on the network input, which autograd does not track: only weighted layers save
-    "untracked": "{flat}- {item}\n",
-}
-TAIL = "- flatten: {name: tail_flatten}\n- linear: {name: tail, out: 3}\n"
 
 
-def kind_cases() -> list[object]:
-    cases = []
-    for kind, items in SNIPPETS.items():
-        for i, item in enumerate(items):
-            for context in CONTEXTS:
-                if context == "kept" and item in FLAT_OUTPUT:
-                    continue  # a flat vector cannot be pooled and concatenated
-                cases.append(pytest.param(kind, item, context, id=f"{kind}-{i}-{context}"))
-    return cases
+def structure_spec(item: str) -> str:
+    return (
+        "archcost: 1\nname: structure\ninput: [4, 8, 8]\nlayers:\n"
+        "  - conv: {name: c0, out: 4, kernel: 3, padding: 1}\n"
+        f"  - {item}\n"
+        "  - flatten: {name: tail_flatten}\n  - linear: {name: tail, out: 3}\n"
+    )
 
 
-def kind_spec(item: str, context: str) -> str:
-    flat = "- flatten: {name: pre_flatten}\n" if item in FLAT_INPUT else ""
-    body = CONTEXTS[context].format(item=item, flat=flat)
-    layers_text = "".join(f"  {line}\n" for line in (body + TAIL).splitlines())
-    return f"archcost: 1\nname: one_kind\ninput: [4, 8, 8]\nlayers:\n{layers_text}"
-
-
-def test_every_kind_has_snippets() -> None:
-    assert set(SNIPPETS) == {kind.name for kind in CATALOG}
-
-
-@pytest.mark.parametrize(("kind", "item", "context"), kind_cases())
-def test_kind_saves_what_torch_saves(analyze_yaml: AnalyzeYaml, kind: str, item: str, context: str) -> None:
-    analysis = analyze_yaml(kind_spec(item, context), batch=2)
-    assert kind in {layer.kind for layer in analysis.layers}
+@pytest.mark.parametrize("name", STRUCTURES)
+def test_structure_saves_what_torch_saves(analyze_yaml: AnalyzeYaml, name: str) -> None:
+    item, in_place = STRUCTURES[name]
+    analysis = analyze_yaml(structure_spec(item), batch=2)
     measured = torchcheck.measure_saved(analysis, batch=2, threads=1)
     assert measured.failure is None, measured.failure
     analytic = torchcheck.analytic_saved_by_layer(analysis)
     assert measured.bytes == engine.memory(analysis).saved_activation_bytes == sum(analytic.values())
     assert {k: v for k, v in measured.by_layer.items() if v} == {k: v for k, v in analytic.items() if v}
-    assert measured.in_place == torchcheck.inplace_layers(analysis, training=True)
-
-
-@pytest.mark.parametrize(("kind", "item", "context"), kind_cases())
-def test_kind_inference_storages(analyze_yaml: AnalyzeYaml, kind: str, item: str, context: str) -> None:
-    analysis = analyze_yaml(kind_spec(item, context))
+    running_in_place = torchcheck.inplace_layers(analysis, training=True)
+    assert measured.in_place == running_in_place
+    if in_place is not None:
+        (add,) = [r.name for r in analysis.layers if r.kind == "add"]
+        assert (add in running_in_place) is in_place
     assert torchcheck.observed_in_place(analysis, training=False) == torchcheck.inplace_layers(analysis, training=False)
-
-
-IN_PLACE_CASES = [
-    *(
-        (k.name, 0, c, c == "chain")
-        for k in CATALOG
-        if k.inplace and not k.merge and k.name not in engine.VIEWS  # views share whatever follows
-        for c in ("chain", "after_relu", "kept")
-    ),
-    ("add", 0, "chain", True),  # the conv branch's output: nobody saved it
-    ("add", 1, "chain", False),  # the identity branch's: the conv branch saved it
-    ("add", 2, "chain", False),  # the residual body's ReLU saved it
-]
-
-
-@pytest.mark.parametrize(("kind", "variant", "context", "expected"), IN_PLACE_CASES)
-def test_the_contexts_cover_both_sides_of_in_place(
-    analyze_yaml: AnalyzeYaml, kind: str, variant: int, context: str, expected: bool
-) -> None:
-    """The contexts above exercise both outcomes of every in-place kind's training condition."""
-    analysis = analyze_yaml(kind_spec(SNIPPETS[kind][variant], context))
-    (layer,) = [r.name for r in analysis.layers if r.kind == kind and r.name != "r0"]
-    assert (layer in torchcheck.inplace_layers(analysis, training=True)) is expected
 
 
 # ---------------------------------------------------------------------------- by hand
@@ -355,8 +267,8 @@ def test_a_wrong_rule_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest
 
 def test_a_build_not_in_place_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest.MonkeyPatch) -> None:
     analysis = analyze_yaml(HAND, batch=2)
-    materialize = torchcheck._materialize
-    monkeypatch.setattr(torchcheck, "_materialize", lambda a, dev, inplace=frozenset(): materialize(a, dev))
+    materialize = torchcheck.materialize
+    monkeypatch.setattr(torchcheck.measure, "materialize", lambda a, dev, inplace=frozenset(): materialize(a, dev))
     check = torchcheck.verify_memory(analysis)
     assert check.in_place == ("act", "drop")  # the build made new tensors where the analysis reuses
     assert check.ok  # and here saved the same bytes: relu's output and dropout's output, in new storages

@@ -122,8 +122,8 @@ def test_a_build_not_in_place_is_seen(analyze_yaml: AnalyzeYaml, monkeypatch: py
     then freed); c2 256 with r1 = 512; r2 256 with r1 and c2 = 768 (c2 then freed); add 256
     with r1 and r2 = 768; c3 512 with add = 768. The same 768 elements, first reached at r2."""
     analysis = analyze_yaml(HAND, batch=3)
-    materialize = torchcheck._materialize
-    monkeypatch.setattr(torchcheck, "_materialize", lambda a, dev, inplace=frozenset(): materialize(a, dev))
+    materialize = torchcheck.materialize
+    monkeypatch.setattr(torchcheck.measure, "materialize", lambda a, dev, inplace=frozenset(): materialize(a, dev))
     measured = torchcheck.measure_peak_inference(analysis)
     assert (measured.held, measured.held_layer) == (9216, "res.r2")
 

@@ -1,0 +1,70 @@
+"""torch and fvcore behind ``archcost verify``: the only package that imports them, inside functions.
+
+``import archcost.torchcheck`` works without torch; :func:`require` says how to install the extra.
+
+* :mod:`.build`: an analysis as an ``nn.Module``, one module per leaf layer at its name;
+* :mod:`.verify`: that module profiled with fvcore, every layer's figures against the analysis;
+* :mod:`.measure`: memory measured on the build (saved for backward, the inference peak);
+* :mod:`.support`: install check, devices.
+"""
+
+from __future__ import annotations
+
+from archcost.torchcheck.build import LayerFailedError, build, inplace_layers, materialize
+from archcost.torchcheck.measure import (
+    MEMORY_TOLERANCE,
+    CudaPeaks,
+    MemoryCheck,
+    PeakMeasurement,
+    SavedMeasurement,
+    analytic_saved_by_layer,
+    measure_peak_inference,
+    measure_saved,
+    observed_in_place,
+    verify_memory,
+)
+from archcost.torchcheck.render import memory_verdict, table, unsupported_line, verdict
+from archcost.torchcheck.support import INSTALL_HINT, MissingExtraError, require, resolve_device
+from archcost.torchcheck.verify import (
+    FIGURES,
+    Check,
+    LayerCheck,
+    TotalsCheck,
+    VerifyResult,
+    fvcore_activations,
+    fvcore_flops,
+    verify,
+)
+
+__all__ = [
+    "FIGURES",
+    "INSTALL_HINT",
+    "MEMORY_TOLERANCE",
+    "Check",
+    "CudaPeaks",
+    "LayerCheck",
+    "LayerFailedError",
+    "MemoryCheck",
+    "MissingExtraError",
+    "PeakMeasurement",
+    "SavedMeasurement",
+    "TotalsCheck",
+    "VerifyResult",
+    "analytic_saved_by_layer",
+    "build",
+    "fvcore_activations",
+    "fvcore_flops",
+    "inplace_layers",
+    "materialize",
+    "measure_peak_inference",
+    "measure_saved",
+    "memory_verdict",
+    "observed_in_place",
+    "require",
+    "resolve_device",
+    "table",
+    "unsupported_line",
+    "verdict",
+    "verify",
+    "verify_memory",
+]
