@@ -83,7 +83,7 @@ def harden_streams() -> None:
     (``LC_ALL=C PYTHONIOENCODING=ascii``, Latin-1, lone surrogates in a spec's title), and give a closed
     stdout (``archcost show vgg16 >&-``) a stream whose writes fail with EBADF, reported in one line."""
     if sys.stdout is None:
-        sys.stdout = _ClosedStream()  # type: ignore[assignment]
+        sys.stdout = _ClosedStream()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -139,7 +139,7 @@ def exit_on_signals() -> Iterator[None]:
     def terminate(signum: int, _frame: Any) -> None:
         raise Terminated(signum)
 
-    saved: list[tuple[int, Any]] = []
+    saved: list[tuple[signal.Signals, Any]] = []
     for signum in (signal.SIGTERM, signal.SIGHUP):
         try:
             saved.append((signum, signal.signal(signum, terminate)))

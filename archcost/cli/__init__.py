@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import typer
 import typer.main
 from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
 
 from archcost import outputs
 from archcost.cli import catalog, coerce, compare, show, verify
@@ -69,31 +70,34 @@ EXIT_INTERNAL = 70
 COMMANDS = ("show", "list", "compare", "scale", "check", "gallery", "verify", "schema")
 
 
-def command() -> typer.main.TyperGroup:
+def command() -> TyperGroup:
     """The click command that typer builds from the app (its subcommands by name in ``.commands``)."""
     group = typer.main.get_command(typer_app)
-    assert isinstance(group, typer.main.TyperGroup)
+    assert isinstance(group, TyperGroup)
     coerce.install(group, HELP_OPTIONS)
     return group
 
 
-def usage_line(exc: click_errors.UsageError) -> str:
+def usage_line(exc: click_errors.UsageError, args: Sequence[str] = ()) -> str:
     """click's usage error (several lines: usage, hint, message) as archcost's one line."""
-    where = exc.ctx.command_path if exc.ctx is not None else "archcost"
-    if isinstance(exc, click_errors.NoSuchOption):
+    where = "archcost" + (f" {args[0]}" if args and args[0] in COMMANDS else "")
+    if isinstance(exc, click_errors.BadOptionUsage) and "requires an argument" in exc.message:
+        message = f"{exc.option_name} needs a value"
+    elif isinstance(exc, click_errors.NoSuchOption):
         message = f"no such option {exc.option_name}"
-        if exc.possibilities:
-            message += f" (did you mean {' or '.join(sorted(exc.possibilities))}?)"
+        if exc.possibilities and len(exc.possibilities) == 1:
+            message += f" (did you mean {exc.possibilities[0]}?)"
     elif isinstance(exc, click_errors.MissingParameter) and exc.param is not None:
         message = f"missing {_name(exc.param)}"
     elif isinstance(exc, click_errors.BadParameter) and exc.param is not None:
         message = f"{_name(exc.param)}: {exc.message}"
+    elif exc.message.startswith("No such command"):
+        name, _, guess = exc.message.removeprefix("No such command ").partition(". Did you mean ")
+        message = f"no such command {name.rstrip('.')}" + (f" (did you mean {guess.rstrip('?')}?)" if guess else "")
+        message += f"; the commands are {', '.join(COMMANDS)}"
     else:
-        message = exc.format_message().rstrip(".")
-        if message.startswith("No such command"):
-            message = f"no such command {message.removeprefix('No such command').strip()}; the commands: " + (
-                ", ".join(COMMANDS)
-            )
+        message = exc.message.rstrip(".")
+        message = message[:1].lower() + message[1:]
     return f"{message} (see `{where} --help`)"
 
 
@@ -115,7 +119,7 @@ def _run(args: list[str]) -> int:
         with group.make_context("archcost", plot_values(args)) as ctx:
             group.invoke(ctx)
     except click_errors.UsageError as exc:
-        print_error(usage_line(exc))
+        print_error(usage_line(exc, args))
         return EXIT_BAD_INPUT
     except typer.Exit as exc:  # --help, --version, completion installed
         return exc.exit_code

@@ -7,6 +7,7 @@ one-line error printer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -92,10 +93,8 @@ def _color(stream: Any) -> bool:
 def print_error(message: str) -> None:
     """One line on stderr: ``error: file:line:col: what was expected``."""
     label = "\033[1;31merror:\033[0m" if _color(sys.stderr) else "error:"
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the exit code says it
         print(f"{label} {' '.join(message.splitlines())}", file=sys.stderr, flush=True)
-    except (OSError, ValueError, AttributeError):
-        pass  # stderr closed or full: the exit code still says it
 
 
 def echo(text: str, *, err: bool = False) -> None:

@@ -160,7 +160,7 @@ def check(
 
 
 @typer_app.command(
-    epilog=examples("archcost gallery docs/gallery.md", "archcost gallery docs/gallery.md --check"),
+    epilog=examples("archcost gallery docs/gallery.md"),
     short_help="write the gallery of bundled networks (docs/gallery.md)",
 )
 def gallery(

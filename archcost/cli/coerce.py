@@ -86,4 +86,3 @@ def install(command: click_core.Command, help_names: list[str]) -> None:
                 param._runtime_param = DirectParam(descriptor.parameter_info, descriptor.annotation)
     for sub in getattr(command, "commands", {}).values():
         install(sub, help_names)
-

@@ -42,14 +42,14 @@ def compare(
     dtype: DTypeOption = "fp32",
     sweep: Annotated[
         list[str] | None,
-        typer.Option(
-            "--sweep", metavar="KEY=V1,V2|KEY=A..B", help="one row per value (repeatable: all combinations)"
-        ),
+        typer.Option("--sweep", metavar="KEY=V1,V2|KEY=A..B", help="one row per value (repeatable: all combinations)"),
     ] = None,
     format_: FormatOption = "table",
     plot: Annotated[
         str | None,
-        typer.Option("--plot", metavar="FILE", help=f"draw a bubble chart to FILE (.png, .svg, .pdf; default {DEFAULT_PLOT})"),
+        typer.Option(
+            "--plot", metavar="FILE", help=f"draw a bubble chart to FILE (.png, .svg, .pdf; default {DEFAULT_PLOT})"
+        ),
     ] = None,
     y: Annotated[YAxis, typer.Option("--y", help="the chart's y axis")] = "top1",
 ) -> None:
