@@ -8,6 +8,8 @@ one-line error printer.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
 import shutil
 import sys
@@ -73,10 +75,21 @@ def width() -> int:
 
 
 def console() -> Console:
-    """A rich console on stdout; spec text such as ``:100:`` stays text (no emoji)."""
+    """A rich console on stdout; spec text such as ``:100:`` stays text (no emoji). A closed pipe raises
+    BrokenPipeError, which the CLI turns into a quiet exit 0 (rich's own handling exits 1)."""
+    return _console_class()(width=width(), emoji=False)
+
+
+@functools.cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    return Console(width=width(), emoji=False)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return PipeConsole
 
 
 def _isatty(stream: Any) -> bool:
