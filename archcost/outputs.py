@@ -177,7 +177,7 @@ def check_name(path: Path | str, what: str = "file") -> None:
         raise _refuse(text, f"this {what} name cannot be encoded for the file system") from None
     longest = max((len(part) for part in raw.split(b"/")), default=0)
     if longest > NAME_MAX:
-        raise _refuse(text, f"a {what} name part is {longest} bytes long; the file system allows {NAME_MAX}")
+        raise _refuse(text, f"part of this {what} name is {longest} bytes long; the file system allows {NAME_MAX}")
     if len(raw) >= 4096:
         raise _refuse(text, f"this {what} path is {len(raw)} bytes long; the file system allows 4095")
 
@@ -192,6 +192,19 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def check_input(path: str) -> None:
+    """SpecError unless `path`, where it exists, is a regular file: a folder, FIFO, socket or device
+    (``/dev/zero``) is named as such — reading a FIFO would wait for ever. A missing path passes: the loader
+    says so, or it is a bundled spec's name."""
+    check_name(path, "spec file")
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(path, f"this is {_kind(info.st_mode)}, not a spec file")
 
 
 def check_output(path: Path, inputs: Iterable[Path | str] = ()) -> None:
@@ -250,7 +263,7 @@ def derived_name(stem: str, suffix: str) -> Path:
     """A file name in the current folder built from text a spec chose (its `name`): every character
     outside ``A-Z a-z 0-9 . _ -`` becomes ``_``, no leading dot, at most 200 bytes. Never a path
     separator, never ``..``: it cannot leave the working directory or create a folder."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stem, flags=re.ASCII).lstrip(".") or "network"
+    safe = re.sub(r"[^A-Za-z0-9._-]|\.\.+", "_", stem, flags=re.ASCII).lstrip(".") or "network"
     return Path(safe[:200] + suffix)
 
 

@@ -260,6 +260,7 @@ def test_every_command_has_help_with_a_usage_line_and_examples() -> None:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0
         assert result.stdout.startswith(f"Usage: archcost {name}")
+        assert result.stdout.isascii()  # click writes help as UTF-8 to an ASCII terminal: keep it ASCII
         if name != "schema":
             assert "Examples:\n    archcost " + name in result.stdout, name
     assert len(EXAMPLES) >= 10

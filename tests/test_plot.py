@@ -33,7 +33,6 @@ from archcost import engine, plot, report, spec, units
 from archcost.check import Accuracy
 from archcost.cli import app
 from archcost.errors import SpecError
-from archcost.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

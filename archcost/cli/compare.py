@@ -104,7 +104,7 @@ def compare(
 )
 def scale(
     spec_ref: Annotated[str, typer.Argument(metavar="SPEC", help=SPEC_HELP, show_default=False)],
-    phi: Annotated[str, typer.Option("--phi", metavar="A..B|A,B,...", help="the compound coefficients φ")] = "0..7",
+    phi: Annotated[str, typer.Option("--phi", metavar="A..B|A,B,...", help="the compound coefficients phi")] = "0..7",
     alpha: Annotated[
         float, typer.Option("--alpha", parser=options.base, metavar="X", help="depth base (EfficientNet: 1.2)")
     ] = 1.2,
@@ -116,7 +116,8 @@ def scale(
     ] = 1.15,
     format_: Annotated[Literal["table", "json"], typer.Option("--format", "-f", help="output format")] = "table",
 ) -> None:
-    """Compound scaling (EfficientNet §3.3): depth α^φ, width β^φ, resolution γ^φ, and the MACs it costs."""
+    """Compound scaling (EfficientNet section 3.3): depth alpha^phi, width beta^phi, resolution gamma^phi,
+    and the MACs it costs."""
     from archcost import engine, report
 
     loaded = load_ref(spec_ref)

@@ -60,17 +60,17 @@ def scalar(text: str, option: str = "--set") -> bool | int | float | str:
     decimal number (``0.5``, ``1e-5``), or else text. Empty, or a number beyond a float, is an error."""
     value = text.strip()
     if not value:
-        raise SpecError(f"{option} {text!r}: the value is empty", Location(option))
+        raise SpecError("the value is empty", Location(option))
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
     if _INT.fullmatch(value):
         if len(value) > 1000:
-            raise SpecError(f"{option}: a whole number of {len(value)} digits is too long", Location(option))
+            raise SpecError(f"a whole number of {len(value)} digits is too long", Location(option))
         return int(value)
     if _FLOAT.fullmatch(value):
         number = float(value)
         if not math.isfinite(number):
-            raise SpecError(f"{option} {text!r}: beyond the range of a number", Location(option))
+            raise SpecError(f"{text!r} is beyond the range of a number", Location(option))
         return number
     return value
 
@@ -93,7 +93,7 @@ def check_sets(loaded: spec.Spec, settings: dict[str, Any]) -> None:
     for key, value in settings.items():
         raw = loaded.params.get(key)
         if raw is not None and isinstance(raw.value, bool) and not isinstance(value, bool):
-            raise SpecError(f"--set {key}={value!r}: {key} is true or false", Location("--set"))
+            raise SpecError(f"{key}={value}: {key} takes true or false", Location("--set"))
 
 
 def parse_input(text: str | None) -> tuple[int, ...] | None:
@@ -136,7 +136,7 @@ def split_ref(ref: str) -> tuple[str, dict[str, Any]]:
 def parse_budget(text: str) -> int:
     """`--memory 3GB` into bytes (ASCII digits; empty is an error)."""
     if not text.strip() or not text.isascii():
-        raise SpecError(f"--memory {text!r}: expected a size such as 3GB, 3GiB, 512MB or 3e9", Location("--memory"))
+        raise SpecError(f"{text!r} is not a size such as 3GB, 3GiB, 512MB or 3e9", Location("--memory"))
     from archcost import units
 
     try:

@@ -36,7 +36,7 @@ def load_ref(ref: str) -> spec.Spec:
     """The spec a command-line argument names (a bundled name or a path), its path checked first."""
     from archcost import spec
 
-    outputs.check_name(ref, "spec file")
+    outputs.check_input(ref)
     return spec.load(ref)
 
 
@@ -120,7 +120,7 @@ def show(
     optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="optimizer state for training memory")] = "adam",
     memory: Annotated[
         str | None,
-        typer.Option("--memory", metavar="SIZE", help="largest batch that fits in SIZE (3GB = 10⁹ B, 3GiB = 2³⁰ B)"),
+        typer.Option("--memory", metavar="SIZE", help="largest batch that fits in SIZE (3GB = 10^9 B, 3GiB = 2^30 B)"),
     ] = None,
     max_layers: Annotated[
         int | None,
