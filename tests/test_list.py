@@ -17,6 +17,7 @@ import pytest
 from conftest import Golden
 
 from archcost import cli, engine, spec
+from archcost.spec import loading
 
 INDEX = spec.bundled_dir() / spec.BUNDLED_INDEX
 
@@ -80,12 +81,17 @@ def test_the_fingerprint_changes_with_any_spec_or_module(tmp_path: Path, monkeyp
     original = spec.bundled_fingerprint()
     specs, package = tmp_path / "specs", tmp_path / "archcost"
     shutil.copytree(spec.bundled_dir(), specs)
-    shutil.copytree(Path(spec.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__", "specs"))
-    monkeypatch.setattr(spec, "bundled_dir", lambda: specs)
-    monkeypatch.setattr(spec, "__file__", str(package / "spec.py"))
+    shutil.copytree(spec.package_dir(), package, ignore=shutil.ignore_patterns("__pycache__", "specs"))
+    monkeypatch.setattr(loading, "bundled_dir", lambda: specs)
+    monkeypatch.setattr(loading, "package_dir", lambda: package)
     assert spec.bundled_fingerprint() == original  # the same files elsewhere: the same fingerprint
     seen = {original}
-    for path in (specs / "lenet5.yaml", package / "layers" / "conv.py", package / "engine.py"):
+    for path in (
+        specs / "lenet5.yaml",
+        package / "layers" / "conv.py",
+        package / "engine.py",
+        package / "spec" / "model.py",
+    ):
         before = path.read_bytes()
         path.write_bytes(before + b"\n")  # one byte more
         assert spec.bundled_fingerprint() not in seen

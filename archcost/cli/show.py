@@ -142,7 +142,8 @@ def show(
     ] = None,
 ) -> None:
     """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
-    from archcost import engine, report
+    from archcost import memory as memory_model
+    from archcost import report
 
     if plot is not None and spec_ref is None and plot and not is_chart(plot):
         spec_ref, plot = plot, ""  # `show --plot vgg16`: the option's value was the spec
@@ -159,8 +160,8 @@ def show(
         path = Path(given) if given else outputs.derived_name(f"archcost-{loaded.name}", ".png")
         chart_path(chart, path, input_paths([spec_ref]))
     analysis = analyze_ref(spec_ref, set_, input_, batch, dtype, max_layers, loaded=loaded)
-    mem = engine.memory(analysis, optimizer)
-    fits = engine.fit(analysis, budget, optimizer) if budget is not None else None
+    mem = memory_model.memory(analysis, optimizer)
+    fits = memory_model.fit(analysis, budget, optimizer) if budget is not None else None
     if chart is not None and path is not None:
         chart.layers_chart(analysis, path, depth=depth)
         echo(f"wrote {path}", err=True)
