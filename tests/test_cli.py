@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from cli_runner import CliRunner
 
 from archcost import engine, spec
@@ -195,7 +196,7 @@ def test_error_names_file_line_and_layer(tmp_path: Path) -> None:
     assert f"{path}:6" in out and "(layer b)" in out and "larger than the padded input" in out
 
 
-HEAVY = ("torch", "fvcore", "matplotlib")
+HEAVY = ("torch", "fvcore", "matplotlib", "pydantic")  # pydantic: typer's own coercion, replaced (cli/coerce.py)
 LIGHT = (*HEAVY, "rich")  # rich is for tables: the machine-readable paths never import it
 
 
@@ -364,3 +365,75 @@ def test_python_dash_m_and_a_closed_pipe() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait() == 0, err
     assert "Traceback" not in err and "Exception" not in err
+
+
+# ---------------------------------------------------------------------------- typer: completion and coercion
+
+
+@pytest.mark.parametrize(
+    ("shell", "env", "expected"),
+    [
+        ("bash", {"COMP_WORDS": "archcost sh", "COMP_CWORD": "1"}, ["show"]),
+        ("bash", {"COMP_WORDS": "archcost show --for", "COMP_CWORD": "2"}, ["--format"]),
+        ("zsh", {"_TYPER_COMPLETE_ARGS": "archcost show --format "}, ['"table"', '"json"', '"csv"', '"markdown"']),
+        ("fish", {"_TYPER_COMPLETE_ARGS": "archcost com", "_TYPER_COMPLETE_FISH_ACTION": "get-args"}, ["compare\t"]),
+    ],
+)
+def test_shell_completion_answers(
+    shell: str, env: dict[str, str], expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What bash, zsh and fish ask the installed completion script (`archcost --install-completion`) and
+    what archcost answers: command names, option names, an option's choices."""
+    monkeypatch.setenv("_ARCHCOST_COMPLETE", f"complete_{shell}")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert all(word in result.stdout for word in expected), result.stdout
+    assert "Usage:" not in result.stdout
+
+
+def test_completion_options_are_offered() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
+
+
+def test_every_option_is_coerced_without_pydantic() -> None:
+    """Every parameter of every command has archcost's direct conversion (cli/coerce.py), so pydantic,
+    typer's own route, is never imported (the import test above runs the commands)."""
+    from archcost.cli.coerce import DirectParam
+
+    group = command()
+    for sub in [group, *group.commands.values()]:
+        params = [*sub.params, sub.get_help_option(typer.Context(sub, help_option_names=["-h", "--help"]))]
+        for param in params:
+            assert isinstance(param._runtime_param, DirectParam), (sub.name, param.name)  # type: ignore[union-attr]
+
+
+def test_option_choices_are_the_engines_names() -> None:
+    from typing import get_args
+
+    from archcost import memory, units
+    from archcost.cli import options, show
+
+    assert set(get_args(options.DType)) == set(units.DTYPE_BYTES)
+    assert set(get_args(options.Optimizer)) == set(memory.OPTIMIZER_STATES)
+    assert engine.Limits().max_layers == show.MAX_LAYERS
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1), ("-2", -2), ("0.5", 0.5), ("1e-5", 1e-5), ("true", True), ("FALSE", False), ("relu", "relu")],
+)
+def test_set_values_are_read_by_one_rule(text: str, value: object) -> None:
+    from archcost.cli import parse_sets
+
+    got = parse_sets([f"k={text}"])["k"]
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("text", ["²", "①", "₂", "١٢"])
+def test_non_ascii_digits_are_text_not_numbers(text: str) -> None:
+    from archcost.cli import parse_sets
+
+    assert parse_sets([f"k={text}"])["k"] == text  # so a numeric parameter refuses it with its own message

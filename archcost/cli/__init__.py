@@ -110,11 +110,11 @@ def _name(param: Any) -> str:
 
 def _run(args: list[str]) -> int:
     group = command()
+    group._main_shell_completion({}, "archcost")  # the shell asks for completions (`_ARCHCOST_COMPLETE`): exits
     if not args:
         with group.make_context("archcost", [], resilient_parsing=True) as ctx:
             print(group.get_help(ctx))
         return EXIT_OK
-    group._main_shell_completion({}, "archcost")  # `_ARCHCOST_COMPLETE=...`: answers and exits
     try:
         with group.make_context("archcost", plot_values(args)) as ctx:
             group.invoke(ctx)
