@@ -5,8 +5,6 @@ the mismatch signal (exit 1), the rich console for tables (imported only when a 
 one-line error printer.
 """
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import functools
@@ -74,14 +72,14 @@ def width() -> int:
     return max(shutil.get_terminal_size((PIPE_WIDTH, 24)).columns, MIN_WIDTH)
 
 
-def console() -> Console:
+def console() -> "Console":
     """A rich console on stdout; spec text such as ``:100:`` stays text (no emoji). A closed pipe raises
     BrokenPipeError, which the CLI turns into a quiet exit 0 (rich's own handling exits 1)."""
     return _console_class()(width=width(), emoji=False)
 
 
 @functools.cache
-def _console_class() -> type[Console]:
+def _console_class() -> "type[Console]":
     from rich.console import Console
 
     class PipeConsole(Console):

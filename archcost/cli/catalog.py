@@ -1,8 +1,6 @@
 """The commands about the bundled specs as a whole: `archcost list`, `check` (against the papers), `gallery`
 (docs/gallery.md) and `schema`; and the bundled index `list` reads (specs/index.json)."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,7 +36,7 @@ def list_(format_: FormatOption = "table") -> None:
         write(report.catalog_text(entries, format_))
 
 
-def catalog_entries(index: Path | None = None) -> list[report.CatalogEntry]:
+def catalog_entries(index: Path | None = None) -> "list[report.CatalogEntry]":
     """Every bundled spec's `list` entry: from the bundled index if it was made from these very files
     (same :func:`spec.bundled_fingerprint`), otherwise loaded and analysed (0.3 s for the 50 specs)."""
     from archcost import spec
@@ -72,7 +70,7 @@ def catalog_index() -> str:
     return header + ",\n  ".join(rows) + "\n ]\n}\n"  # one entry a line, for a readable diff
 
 
-def _catalog_entry(name: str) -> report.CatalogEntry:
+def _catalog_entry(name: str) -> "report.CatalogEntry":
     from archcost import check as paper_check
     from archcost import engine, report, spec
 
@@ -90,7 +88,7 @@ def _catalog_entry(name: str) -> report.CatalogEntry:
     )
 
 
-def _entry_from_index(item: dict[str, Any]) -> report.CatalogEntry:
+def _entry_from_index(item: dict[str, Any]) -> "report.CatalogEntry":
     from archcost import check as paper_check
     from archcost import report
 
@@ -100,12 +98,12 @@ def _entry_from_index(item: dict[str, Any]) -> report.CatalogEntry:
     )
 
 
-def _analyzer(loaded: spec.Spec) -> Callable[[Mapping[str, Any], tuple[int, ...] | None], engine.Analysis]:
+def _analyzer(loaded: "spec.Spec") -> "Callable[[Mapping[str, Any], tuple[int, ...] | None], engine.Analysis]":
     """Analyses of one spec at given parameter settings and input, for the paper check."""
 
     from archcost import engine
 
-    def analyze(settings: Mapping[str, Any], shape: tuple[int, ...] | None) -> engine.Analysis:
+    def analyze(settings: Mapping[str, Any], shape: tuple[int, ...] | None) -> "engine.Analysis":
         return engine.analyze(loaded, overrides=settings, input_override=shape)
 
     return analyze

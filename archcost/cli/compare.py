@@ -1,7 +1,5 @@
 """`archcost compare` (networks side by side, sweeps, the bubble chart) and `archcost scale` (compound scaling)."""
 
-from __future__ import annotations
-
 import itertools
 import json
 from pathlib import Path

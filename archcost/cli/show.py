@@ -1,8 +1,6 @@
 """`archcost show`: one network layer by layer, and the helpers that load and analyse a spec named on the
 command line (shared with `verify`)."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +30,7 @@ MAX_LAYERS = 200_000
 """The default leaf-layer limit, for --help without importing the engine (a test holds it to engine.Limits)."""
 
 
-def load_ref(ref: str) -> spec.Spec:
+def load_ref(ref: str) -> "spec.Spec":
     """The spec a command-line argument names (a bundled name or a path), its path checked first."""
     from archcost import spec
 
@@ -52,8 +50,8 @@ def analyze_ref(
     batch: int = 1,
     dtype: str = "fp32",
     max_layers: int | None = None,
-    loaded: spec.Spec | None = None,
-) -> engine.Analysis:
+    loaded: "spec.Spec | None" = None,
+) -> "engine.Analysis":
     """Load and analyse a spec given on the command line (`max_layers` replaces the default limit)."""
     from archcost import engine
 

@@ -1,8 +1,6 @@
 """`archcost verify`: build each spec in torch, profile it with fvcore and compare every figure (torch and
 fvcore are imported only here, only when the command runs)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated, Literal
 
