@@ -45,6 +45,7 @@ def verify(
     from rich.markup import escape
 
     from archcost import spec, torchcheck  # torchcheck imports torch and fvcore only when verify runs
+    from archcost.report import verify as verify_report
 
     refs = list(dict.fromkeys([*(spec.bundled_names() if all_ else []), *(specs or [])]))  # each once
     if not refs:
@@ -63,15 +64,15 @@ def verify(
         results.append(result)
         if table:
             if result.mismatches or (all_rows and result.layers):
-                out.print(torchcheck.table(result, all_rows=all_rows))
+                out.print(verify_report.table(result, all_rows=all_rows))
             if result.failure is None:
-                out.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
-            out.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
+                out.print(verify_report.unsupported_line(result), highlight=False, soft_wrap=True)
+            out.print(verify_report.verdict(result), highlight=False, soft_wrap=True)
         if memory:
             check = torchcheck.verify_memory(analysis, device=device)
             memory_checks.append(check)
             if table:
-                out.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
+                out.print(verify_report.memory_verdict(check), highlight=False, soft_wrap=True)
     checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
     failed = [
         r.name
