@@ -14,10 +14,12 @@ def run() -> NoReturn:
     """Import the command line and run it; Ctrl-C during the import exits 130 like Ctrl-C during the work."""
     try:
         from archcost.cli import main
-    except KeyboardInterrupt:
+
+        code = main()
+    except KeyboardInterrupt:  # main handles its own; this is the import, or the instant around main's guard
         print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(main())
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":

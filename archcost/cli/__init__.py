@@ -131,8 +131,8 @@ def _run(args: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code: 0 ok, 1 a check found a mismatch, 2 bad input, 130 Ctrl-C."""
     args = list(sys.argv[1:] if argv is None else argv)
-    outputs.harden_streams()
     try:
+        outputs.harden_streams()
         with outputs.exit_on_signals():
             code = _run(args)
             sys.stdout.flush()  # here, where a closed pipe or a full disk is handled, not at exit
