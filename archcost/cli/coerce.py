@@ -6,6 +6,9 @@ choice (``Literal``), a flag, a value made by one of archcost's own parsers (opt
 texts — so :func:`install` gives each parameter a direct conversion of the same result, with the error as a
 click ``BadParameter`` (printed by the CLI as one line). An annotation of any other shape keeps typer's own
 conversion; tests/test_cli.py checks that no archcost command imports pydantic.
+
+It fills typer 0.29's lazily built ``_TyperParameter._runtime_param`` with a ``typer._coercion.RuntimeParam``:
+private names, so pyproject.toml pins typer below 0.30 and the test above fails loudly if they move.
 """
 
 from __future__ import annotations
