@@ -74,6 +74,7 @@ def command() -> TyperGroup:
     """The click command that typer builds from the app (its subcommands by name in ``.commands``)."""
     group = typer.main.get_command(typer_app)
     assert isinstance(group, TyperGroup)
+    group.commands = {name: group.commands[name] for name in COMMANDS}  # `--help` lists them in this order
     coerce.install(group, HELP_OPTIONS)
     return group
 
