@@ -1,0 +1,276 @@
+"""The spec text of an imported network: the tree of :mod:`.structure` as YAML a person would edit.
+
+Owns :func:`emit`. Layer names follow the module paths: consecutive items whose paths share their next
+segment are grouped in a ``sequential`` of that name (``layer1``), a fork whose layers share one becomes
+a ``residual`` or ``parallel`` of that name (``layer1.0``), and a container whose items are identical
+copies named 0, 1, … becomes one item with ``repeat``. Where the tree cannot give a layer its module path
+(a merge, a branch of several layers), the layer gets the nearest name the language allows; every
+layer's final path is recorded in :attr:`Emitted.paths`. Pure Python: no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcost.importer.mapping import Op
+from archcost.importer.structure import Fork, Item, Leaf, leaves
+
+_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
+
+Node = dict[str, Any]
+"""One spec item as data: ``{kind: {args}}`` or ``{container: {...}}``."""
+
+
+@dataclass
+class Emitted:
+    """The spec text and, for every imported layer, the path the spec gives it."""
+
+    text: str
+    paths: dict[str, str] = field(default_factory=dict)
+    """Op id → the layer's name in the spec's analysis."""
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split(".") if s]
+
+
+def _clean(name: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name) or "_"
+    return name if _NAME.match(name) else f"_{name}"
+
+
+class _Names:
+    """Names already taken in one container."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        name = _clean(wanted)
+        candidate, n = name, 0
+        while candidate in self.taken:
+            n += 1
+            candidate = f"{name}_{n}"
+        self.taken.add(candidate)
+        return candidate
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.paths: dict[str, str] = {}
+
+    def rest(self, op: Op, prefix: Sequence[str]) -> list[str]:
+        parts = _segments(op.path)
+        if parts[: len(prefix)] == list(prefix) and len(parts) > len(prefix):
+            return parts[len(prefix) :]
+        return [parts[-1]] if parts else [op.kind]
+
+    def head(self, item: Item, prefix: Sequence[str]) -> str | None:
+        """The next path segment every layer of `item` shares below `prefix` (None if they differ)."""
+        ops = leaves([item]) if isinstance(item, Fork) else [item.op]
+        if isinstance(item, Fork):  # a merge made by a function is named after its scope: it does not decide
+            named = [op for op in ops if op is not item.merge] or ops
+        else:
+            named = ops
+        heads = {self.rest(op, prefix)[0] for op in named}
+        rests = [self.rest(op, prefix) for op in named]
+        if len(heads) != 1 or (isinstance(item, Fork) and any(len(r) < 2 for r in rests)):
+            return None
+        return heads.pop()
+
+    def chain(self, items: Sequence[Item], prefix: list[str], names: _Names) -> list[Node]:
+        out: list[Node] = []
+        i = 0
+        while i < len(items):
+            item = items[i]
+            if isinstance(item, Leaf) and len(self.rest(item.op, prefix)) == 1:
+                out.append(self.leaf(item.op, prefix, names.take(self.rest(item.op, prefix)[0])))
+                i += 1
+                continue
+            head = self.head(item, prefix)
+            if head is None:
+                assert isinstance(item, Fork)
+                out.append(self.fork(item, (), prefix, names.take(self.rest(item.merge, prefix)[-1])))
+                i += 1
+                continue
+            j = i + 1
+            while j < len(items) and self.head(items[j], prefix) == head:
+                j += 1
+            group = items[i:j]
+            name = names.take(head)
+            if isinstance(group[0], Fork) and all(isinstance(g, Leaf) for g in group[1:]) and _residual(group[0]):
+                out.append(self.fork(group[0], group[1:], prefix, name))
+            elif len(group) == 1 and isinstance(group[0], Fork):
+                out.append(self.fork(group[0], (), prefix, name))
+            else:
+                inner = [*prefix, name]
+                out.append(_repeated(name, self.chain(group, inner, _Names())))
+            i = j
+        return out
+
+    def leaf(self, op: Op, prefix: Sequence[str], name: str) -> Node:
+        self.paths[op.id] = ".".join([*prefix, name])
+        return {op.kind: {"name": name, **op.args}}
+
+    def fork(self, fork: Fork, post: Sequence[Item], prefix: list[str], name: str) -> Node:
+        inner = [*prefix, name]
+        names = _Names()
+        merge = fork.merge
+        if _residual(fork):
+            body_i = max(range(2), key=lambda b: len(leaves(fork.branches[b])))
+            body, shortcut = fork.branches[body_i], fork.branches[1 - body_i]
+            content: Node = {"name": name, "layers": self.chain(body, inner, names)}
+            if shortcut:
+                content["shortcut"] = "projection"
+                content["projection"] = self.single(shortcut, inner, names, "downsample")
+            self.paths[merge.id] = ".".join([*inner, "add"])
+            names.take("add")
+            if post:
+                content["post"] = self.chain(post, inner, names)
+            return {"residual": content}
+        branches: list[Any] = []
+        for i, branch in enumerate(fork.branches):
+            if not branch:
+                names.take(str(i))
+                branches.append([])
+                continue
+            trial = _Names()
+            trial.taken = set(names.taken)
+            placed = self.chain(branch, inner, trial)
+            if len(placed) == 1:
+                names.taken = trial.taken
+                branches.append(placed[0])
+            else:  # an unnamed list is named by its position
+                position = names.take(str(i))
+                branches.append(self.chain(branch, [*inner, position], _Names()))
+        self.paths[merge.id] = ".".join([*inner, merge.kind])
+        return {"parallel": {"name": name, "merge": merge.kind, "branches": branches}}
+
+    def single(self, items: Sequence[Item], prefix: list[str], names: _Names, fallback: str) -> Node:
+        """`items` as one item under `prefix`: itself if it places as one, else a sequential `fallback`."""
+        trial = _Names()
+        trial.taken = set(names.taken)
+        placed = self.chain(items, prefix, trial)
+        if len(placed) == 1:
+            names.taken = trial.taken
+            return placed[0]
+        name = names.take(fallback)
+        return {"sequential": {"name": name, "layers": self.chain(items, [*prefix, name], _Names())}}
+
+
+def _residual(fork: Fork) -> bool:
+    return fork.merge.kind == "add" and len(fork.branches) == 2
+
+
+def _body(node: Node) -> str:
+    """The item without its name, to compare copies."""
+    (kind, content), = node.items()
+    rest = {k: v for k, v in content.items() if k != "name"} if isinstance(content, dict) else content
+    return json.dumps([kind, rest], sort_keys=True, default=str)
+
+
+def _repeated(name: str, items: list[Node]) -> Node:
+    """A sequential `name` of `items`; one item with `repeat` if they are identical copies named 0, 1, …"""
+    names = [next(iter(n.values())).get("name") for n in items]
+    if len(items) >= 2 and names == [str(i) for i in range(len(items))] and len({_body(n) for n in items}) == 1:
+        (kind, content), = items[0].items()
+        return {kind: {**content, "name": name, "repeat": len(items)}}
+    return {"sequential": {"name": name, "layers": items}}
+
+
+# ---------------------------------------------------------------------------- YAML text
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(value)
+        text = repr(value)
+        return text if any(c in text for c in ".e") else f"{text}.0"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    text = str(value)
+    if _NAME.match(text) and not text.isdigit() and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
+
+
+def _flow(content: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in content.items()) + "}"
+
+
+def _lines(items: Sequence[Any], indent: int) -> list[str]:
+    """`items` as a YAML list at `indent`: a leaf on one line (flow style), a container in block style."""
+    pad = " " * indent
+    out: list[str] = []
+    for node in items:
+        if isinstance(node, list):  # a branch of several items: a list
+            if node:
+                out.append(f"{pad}-")
+                out.extend(_lines(node, indent + 2))
+            else:
+                out.append(f"{pad}- []")
+            continue
+        first, *rest = _node(node, indent + 2)
+        out.append(f"{pad}- {first.lstrip()}")
+        out.extend(rest)
+    return out
+
+
+def _node(node: Node, indent: int) -> list[str]:
+    """One item as YAML mapping lines at `indent` (no list dash)."""
+    pad = " " * indent
+    ((kind, content),) = node.items()
+    if kind not in ("sequential", "residual", "parallel"):
+        return [f"{pad}{kind}: {_flow(content)}"]
+    out = [f"{pad}{kind}:"]
+    inner = " " * (indent + 2)
+    for key, value in content.items():
+        if key in ("layers", "post", "branches"):
+            out.append(f"{inner}{key}:")
+            out.extend(_lines(value, indent + 4))
+        elif key == "projection":
+            out.append(f"{inner}projection:")
+            out.extend(_node(value, indent + 4))
+        else:
+            out.append(f"{inner}{key}: {_scalar(value)}")
+    return out
+
+
+def emit(
+    items: Sequence[Item],
+    *,
+    name: str,
+    title: str,
+    reference: str,
+    input_shape: Sequence[int],
+    notes: Sequence[str] = (),
+) -> Emitted:
+    """The spec of `items` as YAML text, and each layer's path in it."""
+    writer = _Writer()
+    body = writer.chain(items, [], _Names())
+    head = [
+        "# Written by `archcost import`: the figures of this spec equal the module's (docs/import.md).",
+        "archcost: 1",
+        f"name: {_scalar(name)}",
+        f"title: {_scalar(title)}",
+        f"reference: {_scalar(reference)}",
+    ]
+    if notes:
+        head.append("notes:")
+        head.extend(f"  - {json.dumps(n, ensure_ascii=False)}" for n in notes)
+    head.append(f"input: {_scalar(list(input_shape))}")
+    head.append("layers:")
+    return Emitted("\n".join([*head, *_lines(body, 2)]) + "\n", writer.paths)
