@@ -55,7 +55,7 @@ class _Names:
         candidate, n = name, 0
         while candidate in self.taken:
             n += 1
-            candidate = f"{name}_{n}"
+            candidate = _clean(f"{name}_{n}")
         self.taken.add(candidate)
         return candidate
 

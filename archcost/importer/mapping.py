@@ -215,7 +215,7 @@ class _Mapper:
                 if not isinstance(value, Data):
                     raise self.fail(node, "an output that is not one tensor computed from the input")
                 self.graph.output = value.op
-            elif node.op == "get_attr" or not self.data_args(node):
+            elif node.op == "get_attr" or not self.data_args(node) or not _is_tensor(self.traced.values[node]):
                 self.values[node] = None  # a constant: a parameter, a size, a number
             else:
                 self.values[node] = self.map(node)
@@ -230,7 +230,7 @@ class _Mapper:
                     return handler(self, node, module)
             raise self.unmapped(node, f"the module {type(module).__module__}.{type(module).__name__}")
         if node.op == "call_function":
-            fn = FUNCTIONS.get(node.target)
+            fn = FUNCTIONS.get(node.target) or NAMED_FUNCTIONS.get(_qualified(node.target))
             if fn is None:
                 raise self.unmapped(node, _what(node, self.traced))
             return fn(self, node)
@@ -299,6 +299,12 @@ class _Mapper:
         if start.layout == "tok" and identity and len(out_sample) == 3:
             return Data(start.op, "nhwc", torch_out)
         return Pending(start, steps)
+
+
+def _is_tensor(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return bool(value) and all(isinstance(v, torch.Tensor) for v in value)
+    return isinstance(value, torch.Tensor)
 
 
 def _replay(source_shape: tuple[int, ...], steps: tuple[tuple[str, tuple[Any, ...]], ...], out: tuple[int, ...]) -> Any:
@@ -847,8 +853,10 @@ def _fn_interpolate(mapper: _Mapper, node: fx.Node) -> Data:
 
 
 def _fn_reshape(mapper: _Mapper, node: fx.Node) -> Any:
-    x = mapper.one(node)
-    return mapper.reshape(node, x)
+    found = mapper.data_args(node)
+    if len(found) == 1 and isinstance(found[0], Pending):
+        return mapper.reshape(node, found[0])
+    return mapper.reshape(node, mapper.one(node))
 
 
 FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
@@ -896,6 +904,21 @@ FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
     torch.transpose: _fn_reshape,
 }
 """torch functions (and Python operators on tensors) that are one layer each, or none (dropout)."""
+
+def _fn_stochastic_depth(mapper: _Mapper, node: fx.Node) -> Data:
+    if _arg(node, 3, "training", True):
+        raise mapper.unmapped(node, "stochastic_depth", "in training mode")
+    return mapper.one(node)
+
+
+def _qualified(target: Any) -> str:
+    return f"{getattr(target, '__module__', '')}.{getattr(target, '__name__', '')}"
+
+
+NAMED_FUNCTIONS: Final[dict[str, Callable[[_Mapper, fx.Node], Any]]] = {
+    "torchvision.ops.stochastic_depth.stochastic_depth": _fn_stochastic_depth,
+}
+"""Functions of packages archcost does not import (torchvision's), by module and name."""
 
 _RESHAPES: Final = frozenset({"view", "reshape", "permute", "transpose", "contiguous", "flatten", "squeeze", "unsqueeze"})
 """Tensor methods that only move values: replayed by :meth:`_Mapper.reshape`."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from archcost.errors import Location, SpecError
 
@@ -55,10 +56,27 @@ def import_torchvision() -> types.ModuleType:
     return torchvision
 
 
+class _MetaWeights(TorchFunctionMode):
+    """Puts the tensors that weights are made of (``torch.empty``, ``zeros``, ``ones`` with no device) on the meta
+    device and leaves the rest on the CPU, for a constructor that computes with tensors (RegNet's widths)."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = dict(kwargs or {})
+        if func in (torch.empty, torch.zeros, torch.ones) and kwargs.get("device") is None:
+            kwargs["device"] = "meta"
+        return func(*args, **kwargs)
+
+
 def _on_meta(source: str, make: Any) -> nn.Module:
     try:
-        with torch.device("meta"):
-            module = make()
+        try:
+            with torch.device("meta"):
+                module = make()
+        except NotImplementedError:  # the constructor reads a tensor's values: only the weights on meta
+            with _MetaWeights():
+                module = make()
+            if isinstance(module, nn.Module):
+                module = module.to("meta")
     except SpecError:
         raise
     except Exception as exc:

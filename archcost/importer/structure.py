@@ -49,12 +49,13 @@ def reassociate(graph: Graph) -> None:
     for op in graph.ops:
         if op.kind != "concat":
             continue
+        original = op.inputs
         for cut in range(len(op.inputs) - 1, 1, -1):
             earlier = seen.get(op.inputs[:cut])
             if earlier is not None:
                 op.inputs = (earlier, *op.inputs[cut:])
                 break
-        seen.setdefault(op.inputs, op.id)
+        seen.setdefault(original, op.id)
 
 
 class _Reader:
