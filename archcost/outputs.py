@@ -207,15 +207,19 @@ def check_input(path: str) -> None:
         raise _refuse(path, f"this is {_kind(info.st_mode)}, not a spec file")
 
 
-def check_output(path: Path, inputs: Iterable[Path | str] = ()) -> None:
+def check_output(path: Path, inputs: Iterable[Path | str] = (), *, spec: bool = False) -> None:
     """SpecError (one line, exit 2) unless archcost may write `path`; called before the work, so a command
     that would fail to write fails before it prints anything.
 
     Refused: a bad name (:func:`check_name`), a spec's suffix, a place under /proc, /sys or /dev, an
     existing folder or special file (device, FIFO, socket: never replaced by a regular file), a file that
-    is one of `inputs` (whatever its suffix), a parent that is a file, a read-only parent."""
+    is one of `inputs` (whatever its suffix), a parent that is a file, a read-only parent. With `spec`
+    (``archcost import``) the file must be a spec: a .yaml or .yml name is then required instead."""
     check_name(path, "output file")
-    if path.suffix.lower() in SPEC_SUFFIXES:
+    if spec:
+        if path.suffix.lower() not in SPEC_SUFFIXES:
+            raise _refuse(path, "the spec file's name must end in .yaml or .yml")
+    elif path.suffix.lower() in SPEC_SUFFIXES:
         raise _refuse(path, "refusing to write a .yaml or .yml file: archcost never writes a spec")
     try:
         absolute = Path(os.path.abspath(path))
@@ -280,7 +284,9 @@ def _umask() -> int:
     return mask
 
 
-def write_with(path: Path, write: Callable[[int, str], None], inputs: Iterable[Path | str] = ()) -> None:
+def write_with(
+    path: Path, write: Callable[[int, str], None], inputs: Iterable[Path | str] = (), *, spec: bool = False
+) -> None:
     """Have `write` fill a temporary file in `path`'s folder (it gets the open descriptor, which it must
     close, and the file's name), then move
     it over `path` in one step, so readers never see half a file and a failure leaves any old file as it
@@ -289,7 +295,7 @@ def write_with(path: Path, write: Callable[[int, str], None], inputs: Iterable[P
     mode a plain ``open`` would give."""
     import tempfile
 
-    check_output(path, inputs)
+    check_output(path, inputs, spec=spec)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
@@ -308,11 +314,11 @@ def write_with(path: Path, write: Callable[[int, str], None], inputs: Iterable[P
         raise
 
 
-def write_atomic(path: Path, text: str, inputs: Iterable[Path | str] = ()) -> None:
-    """Write `text` (UTF-8) to `path` as :func:`write_with` does."""
+def write_atomic(path: Path, text: str, inputs: Iterable[Path | str] = (), *, spec: bool = False) -> None:
+    """Write `text` (UTF-8) to `path` as :func:`write_with` does (`spec`: a spec file, for ``archcost import``)."""
 
     def fill(handle: int, _tmp: str) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
 
-    write_with(path, fill, inputs)
+    write_with(path, fill, inputs, spec=spec)

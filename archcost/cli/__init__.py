@@ -1,12 +1,13 @@
 """The command line: `archcost show`, `list`, `compare`, `scale`, `check`, `gallery`, `verify`, `schema`.
 
 Built on typer: each command is one typed function with its options beside it, in the module of its
-kind (show.py; compare.py: compare, scale; catalog.py: list, check, gallery, schema; verify.py), added to
+kind (show.py; compare.py: compare, scale; catalog.py: list, check, gallery, schema; verify.py;
+importer.py: import), added to
 the one app in base.py; option values are parsed in options.py. This module is the boundary: it runs the
 app and turns everything that can go wrong into an exit code — SpecError or a bad option: one line on
 stderr, exit 2; a mismatch: exit 1; a closed pipe: quiet, exit 0; Ctrl-C: exit 130; SIGTERM: 143 — never a
 traceback. Start-up stays fast: click's plain help (no rich), rich only to print a table, matplotlib only
-for --plot, torch only in verify.
+for --plot, torch only in verify and import.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from archcost import outputs
-from archcost.cli import catalog, coerce, compare, show, verify
+from archcost.cli import catalog, coerce, compare, importer, show, verify
 from archcost.cli.base import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -53,6 +54,7 @@ __all__ = [
     "catalog_index",
     "command",
     "compare",
+    "importer",
     "is_chart",
     "main",
     "parse_input",
@@ -67,7 +69,7 @@ __all__ = [
 
 EXIT_INTERNAL = 70
 """A bug in archcost (sysexits' EX_SOFTWARE); ARCHCOST_TRACEBACK=1 shows its traceback instead."""
-COMMANDS = ("show", "list", "compare", "scale", "check", "gallery", "verify", "schema")
+COMMANDS = ("show", "list", "compare", "scale", "check", "gallery", "verify", "import", "schema")
 
 
 def command() -> TyperGroup:

@@ -1,5 +1,6 @@
-"""`archcost verify`: build each spec in torch, profile it with fvcore and compare every figure (torch and
-fvcore are imported only here, only when the command runs)."""
+"""`archcost verify`: build each spec in torch, profile it with fvcore and compare every figure; or, with
+`--against SOURCE`, compare a spec with a real torch module (torch and fvcore are imported only here, only
+when the command runs)."""
 
 import json
 from typing import Annotated, Literal
@@ -7,13 +8,18 @@ from typing import Annotated, Literal
 import typer
 
 from archcost.cli.base import MismatchError, console, echo, examples, typer_app
-from archcost.cli.options import BatchOption, SetOption
+from archcost.cli.options import BatchOption, InputOption, SetOption
 from archcost.cli.show import analyze_ref
 from archcost.errors import Location, SpecError
 
 
 @typer_app.command(
-    epilog=examples("archcost verify resnet50", "archcost verify --all --memory --batch 2"),
+    epilog=examples(
+        "archcost verify resnet50",
+        "archcost verify --all --memory --batch 2",
+        "archcost verify resnet50 --against torchvision:resnet50",
+        "archcost verify my_net.yaml --against my_model.py:Net --input 3x64x64",
+    ),
     short_help="cross-check every figure against torch + fvcore; exit 1 on a mismatch",
 )
 def verify(
@@ -27,6 +33,16 @@ def verify(
     ] = "cpu",
     batch: BatchOption = 1,
     set_: SetOption = None,
+    input_: InputOption = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            metavar="SOURCE",
+            help="compare with a real torch module instead of the spec's own build: torchvision:NAME, timm:NAME, "
+            "package.module:callable or path/to/file.py:callable (docs/import.md)",
+        ),
+    ] = None,
     format_: Annotated[Literal["table", "json"], typer.Option("--format", "-f", help="output format")] = "table",
     all_rows: Annotated[bool, typer.Option("--all-rows", help="list every layer, not only those that differ")] = False,
     memory: Annotated[
@@ -50,10 +66,15 @@ def verify(
     refs = list(dict.fromkeys([*(spec.bundled_names() if all_ else []), *(specs or [])]))  # each once
     if not refs:
         raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
+    if against is not None:
+        if len(refs) != 1:
+            raise SpecError("--against compares one spec with one module: give one spec", Location("--against"))
+        _against(refs[0], against, set_, input_, format_, all_rows)
+        return
     out, progress = console(), Console(stderr=True, highlight=False)
     torchcheck.require()
     torchcheck.resolve_device(device)
-    analyses = [analyze_ref(ref, set_, batch=batch) for ref in refs]  # every spec loads before the slow part
+    analyses = [analyze_ref(ref, set_, input_, batch=batch) for ref in refs]  # every spec loads before the slow part
     results = []
     memory_checks: list[torchcheck.MemoryCheck] = []
     table = format_ == "table"
@@ -90,4 +111,25 @@ def verify(
             f"[bold red]FAILED[/]: {summary}; differ: {', '.join(failed)}" if failed else f"[green]ok[/]: {summary}"
         )
     if failed:
+        raise MismatchError
+
+
+def _against(ref: str, source: str, sets: list[str] | None, input_text: str | None, format_: str, all_rows: bool) -> None:
+    """`verify SPEC --against SOURCE`: the spec's analysis beside the module's own figures; exit 1 if they differ."""
+    analysis = analyze_ref(ref, sets, input_text)
+    if len(analysis.input) != 3:
+        raise SpecError("--against needs a spec whose input is an image C×H×W", Location(ref))
+    try:
+        from archcost.importer import against, measure, source as sources
+    except ImportError:
+        raise SpecError("needs torch, not installed here: pip install 'archcost[torch]'", Location(source)) from None
+    module = sources.load(source).module
+    figures = measure.measure(module, analysis.input, source)
+    result = against.compare(analysis, figures, source)
+    if format_ == "json":
+        echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in against.lines(result, all_rows=all_rows):
+            echo(line)
+    if not result.ok:
         raise MismatchError

@@ -75,9 +75,9 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], source: str = "") -
 
     def hook(name: str) -> Any:
         def record(m: nn.Module, inputs: Any, output: Any) -> None:
-            if name not in shapes:
+            if name not in shapes:  # a module called again (a shared ReLU): its first call
                 order.append(name)
-            shapes[name] = _shape(output)
+                shapes[name] = _shape(output)
 
         return record
 
