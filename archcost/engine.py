@@ -143,12 +143,14 @@ class _Expander:
         self.limits = limits
         self.layers: list[LayerResult] = []
         self.depth = 0
+        self.whole: Pair = (1, 1)
+        """The network input's extent per axis (H, W of an image; N of tokens): what attention sees."""
 
     # -- values
 
     def scope(self, local: Mapping[str, expr.Value], t: _Tensor) -> dict[str, expr.Value]:
         out = {**self.model_scope, **local}
-        out["cin"] = t.shape[0]
+        out["cin"] = t.shape[-1] if len(t.shape) == 2 else t.shape[0]  # a token's features are its channels
         if len(t.shape) == 3:
             out["hin"], out["win"] = t.shape[1], t.shape[2]
         return out
@@ -343,7 +345,7 @@ class _Expander:
         output = cost.output
         if min(output, default=1) <= 0:
             raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _at(loc, path))
-        rf, jump = _receptive_field(ins, cost)
+        rf, jump = _receptive_field(ins, cost, self.whole)
         activations = math.prod(output)
         # by position, in LayerResult's field order: 2.5 times quicker than by keyword, once per layer
         layer = LayerResult(
@@ -366,7 +368,7 @@ class _Expander:
         return _Tensor(path, output, rf, jump)
 
 
-def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
+def _receptive_field(ins: list[_Tensor], cost: layers.Cost, whole: Pair) -> tuple[Pair, Pair]:
     if len(ins) == 1:
         rf, jump = ins[0].rf, ins[0].jump
     else:
@@ -374,6 +376,8 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]
         ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
         rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
         jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
+    if cost.kernel is None and len(ins[0].shape) == 2:  # every token sees every token: the whole input
+        return (max(rf[0], whole[0]), max(rf[1], whole[1])), jump
     if cost.kernel is None:  # sees the whole map
         shape_in = ins[0].shape
         kernel = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (1, 1)
@@ -519,6 +523,7 @@ def analyze(
     if _too_large(shape_in):
         raise SpecError(f"input sizes must be at most {_LARGEST}", Location("--input"))
     expander = _Expander(spec, scope, limits or Limits())
+    expander.whole = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (shape_in[0], shape_in[0])
     with gc_paused():
         expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
     if not expander.layers:

@@ -1,0 +1,155 @@
+"""torch modules for the token kinds (:mod:`archcost.layers.tokens`): self-attention written with
+explicit matmuls, a class token, a position embedding, layer scale, stochastic depth, LayerNorm over
+the channels of a map, and the conversions between maps and token sequences.
+
+Imports torch: only the kinds' torch builders import this module, inside their function bodies, so
+the catalog itself loads without torch. Parameter names follow torchvision's (``in_proj_weight``,
+``out_proj``, ``class_token``, ``pos_embedding``, ``layer_scale``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention on a (batch, N, D) token sequence, computed with explicit matmuls.
+
+    torch's ``scaled_dot_product_attention`` is counted neither by fvcore nor, on CPU, by
+    ``FlopCounterMode``; written out, the two matmuls Q·Kᵀ and A·V appear to both as ``aten::matmul``
+    (bmm). The packed projection is ``in_proj_weight`` (3D × D) as in ``nn.MultiheadAttention``. The
+    packed q, k, v are made contiguous once, so that what autograd saves does not depend on the
+    batch: the input, that (3·N·D) copy, the softmax output (heads·N²) and the merged heads (N·D).
+    """
+
+    def __init__(self, dim: int, heads: int, *, qkv_bias: bool, proj_bias: bool) -> None:
+        super().__init__()
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.scale = self.head_dim**-0.5
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim)) if qkv_bias else None
+        self.out_proj = nn.Linear(dim, dim, bias=proj_bias)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, n, dim = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = qkv.view(batch, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        q, k, v = qkv.unbind(0)
+        scores = torch.matmul(q, k.transpose(-2, -1)) * self.scale
+        attention = scores.softmax(dim=-1)
+        heads = torch.matmul(attention, v).transpose(1, 2).reshape(batch, n, dim)
+        out: torch.Tensor = self.out_proj(heads)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"dim={self.heads * self.head_dim}, heads={self.heads}, qkv_bias={self.in_proj_bias is not None}"
+
+
+class ClassToken(nn.Module):
+    """Prepends a learned token (``class_token``, 1 × 1 × D) to a (batch, N, D) sequence."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """Adds a learned tensor of the input's shape (``pos_embedding``), broadcast over the batch."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, *shape).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos_embedding
+
+
+class LayerScale(nn.Module):
+    """Multiplies each channel (a map's C, a token's D) by a learned factor, as ConvNeXt's layer_scale."""
+
+    def __init__(self, channels: int, init: float, *, on_map: bool) -> None:
+        super().__init__()
+        shape = (channels, 1, 1) if on_map else (channels,)
+        self.layer_scale = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth(p, "row")``: in training, each sample's whole residual branch is
+    dropped with probability p and the survivors scaled by 1/(1 − p); the identity at inference."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        noise = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
+        noise = noise.bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode=row"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a (batch, C, H, W) map at every position, as torchvision's
+    ConvNeXt writes it (permute to channels last, normalize, permute back), the result made
+    contiguous so that a flatten after it is a view, as the analysis assumes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2).contiguous()
+
+
+class ToTokens(nn.Module):
+    """A (batch, C, H, W) map as a (batch, H·W, C) token sequence, copied channels last.
+
+    torchvision's ViT and ConvNeXt permute (a strided view); a linear reading such a view copies it
+    before its matmul and saves the copy, so the copy is made here, once, where the analysis puts it.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2).contiguous()
+
+
+class ToMap(nn.Module):
+    """A (batch, H·W, C) token sequence as a (batch, C, H, W) map, copied channels first (as :class:`ToTokens`)."""
+
+    def __init__(self, height: int, width: int) -> None:
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(1, 2).unflatten(2, (self.height, self.width)).contiguous()
+
+    def extra_repr(self) -> str:
+        return f"{self.height}×{self.width}"
+
+
+class SelectToken(nn.Module):
+    """One token of a (batch, N, D) sequence as a (batch, D) vector: ``x[:, index]``, a view."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.index]
+
+    def extra_repr(self) -> str:
+        return f"index={self.index}"
