@@ -131,6 +131,16 @@ class _Siblings:
         self.index += 1
         return chosen
 
+    def fresh(self, base: str) -> str:
+        """The name of a layer archcost makes (a merge): `base`, or `base_1`, `base_2`, … if taken."""
+        chosen, suffix = base, 0
+        while chosen in self.used:
+            suffix += 1
+            chosen = f"{base}_{suffix}"
+        self.used.add(chosen)
+        self.index += 1
+        return chosen
+
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
@@ -240,7 +250,7 @@ class _Expander:
         if not outs:
             raise SpecError("every branch of this parallel is switched off by its `when`", _at(item.loc, path))
         merge = str(item.args["merge"].value)
-        return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
+        return self.merge(merge, outs, siblings.fresh(merge), path, item.loc)
 
     def residual(
         self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
@@ -272,7 +282,7 @@ class _Expander:
             skip = None
         out = body
         if skip is not None:
-            out = self.merge("add", [body, skip], siblings.claim("add", path, item.loc), path, item.loc)
+            out = self.merge("add", [body, skip], siblings.fresh("add"), path, item.loc)
         return self.sequence(item.post, out, local, path, siblings)
 
     def block(self, block: Block, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
@@ -291,15 +301,33 @@ class _Expander:
         for lname, raw in block.let.items():
             inner[lname] = own[lname] = self.value(raw, own, path)
         body = block.layers
-        if (
-            len(body) == 1
-            and body[0].kind in ("parallel", "residual", "sequential")
-            and body[0].name is None
-            and body[0].repeat is None
-            and body[0].when is None
+        if all(
+            b.kind in ("parallel", "residual", "sequential") and b.name is None and b.repeat is None and b.when is None
+            for b in body
         ):
-            return self.single(body[0], t, inner, path)  # the container is the block itself
+            # the containers are the block itself: their children share the block's path and positions
+            # (a ViT encoder block is two residuals whose layers are ln_1, self_attention, ln_2, mlp)
+            siblings = _Siblings()
+            for container in body:
+                t = self.inline(container, t, inner, path, siblings)
+            return t
         return self.sequence(body, t, inner, path)
+
+    def inline(
+        self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+    ) -> _Tensor:
+        """A container whose children are named in `path`, sharing `siblings` with the containers around it."""
+        self.depth += 1
+        if self.depth > self.limits.max_nesting:
+            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _at(item.loc, path))
+        try:
+            if item.kind == "sequential":
+                return self.sequence(item.layers, t, local, path, siblings)
+            if item.kind == "parallel":
+                return self.parallel(item, t, local, path, siblings)
+            return self.residual(item, t, local, path, siblings)
+        finally:
+            self.depth -= 1
 
     def leaf(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
