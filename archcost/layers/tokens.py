@@ -121,7 +121,7 @@ TO_MAP = Kind(
     _to_map,
     flops_rule="0",
     note=_NOTE_MOVES,
-    fvcore_rule="0: fvcore ignores the transpose, unflatten and contiguous (in its _IGNORED_OPS)",
+    fvcore_rule="0: fvcore ignores the transpose, reshape and contiguous (in its _IGNORED_OPS)",
     torch=_to_map_torch,
     examples=(
         Example(

@@ -135,7 +135,7 @@ class ToMap(nn.Module):
         self.height, self.width = height, width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.transpose(1, 2).unflatten(2, (self.height, self.width)).contiguous()
+        return x.transpose(1, 2).reshape(x.shape[0], -1, self.height, self.width).contiguous()
 
     def extra_repr(self) -> str:
         return f"{self.height}×{self.width}"
