@@ -3,8 +3,8 @@ explicit matmuls, a class token, a position embedding, layer scale, stochastic d
 the channels of a map, and the conversions between maps and token sequences.
 
 Imports torch: only the kinds' torch builders import this module, inside their function bodies, so
-the catalog itself loads without torch. Parameter names follow torchvision's (``in_proj_weight``,
-``out_proj``, ``class_token``, ``pos_embedding``, ``layer_scale``).
+the catalog itself loads without torch. Parameter names follow torchvision's where it has them
+(``in_proj_weight``, ``in_proj_bias``, ``class_token``, ``pos_embedding``, ``layer_scale``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class SelfAttention(nn.Module):
     (bmm). The packed projection is ``in_proj_weight`` (3D × D) as in ``nn.MultiheadAttention``. The
     packed q, k, v are made contiguous once, so that what autograd saves does not depend on the
     batch: the input, that (3·N·D) copy, the softmax output (heads·N²) and the merged heads (N·D).
+    The output projection is ``out_proj_weight`` and ``out_proj_bias`` (torchvision: ``out_proj.weight``).
     """
 
     def __init__(self, dim: int, heads: int, *, qkv_bias: bool, proj_bias: bool) -> None:
@@ -31,8 +32,10 @@ class SelfAttention(nn.Module):
         self.scale = self.head_dim**-0.5
         self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim)) if qkv_bias else None
-        self.out_proj = nn.Linear(dim, dim, bias=proj_bias)
+        self.out_proj_weight = nn.Parameter(torch.empty(dim, dim))  # parameters, not an nn.Linear: the
+        self.out_proj_bias = nn.Parameter(torch.zeros(dim)) if proj_bias else None  # layer stays one leaf
         nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.xavier_uniform_(self.out_proj_weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, n, dim = x.shape
@@ -42,8 +45,7 @@ class SelfAttention(nn.Module):
         scores = torch.matmul(q, k.transpose(-2, -1)) * self.scale
         attention = scores.softmax(dim=-1)
         heads = torch.matmul(attention, v).transpose(1, 2).reshape(batch, n, dim)
-        out: torch.Tensor = self.out_proj(heads)
-        return out
+        return F.linear(heads, self.out_proj_weight, self.out_proj_bias)
 
     def extra_repr(self) -> str:
         return f"dim={self.heads * self.head_dim}, heads={self.heads}, qkv_bias={self.in_proj_bias is not None}"
