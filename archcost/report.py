@@ -13,7 +13,8 @@ from json.encoder import encode_basestring_ascii as _json_str
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcost import units
-from archcost.engine import OPTIMIZER_STATES, Analysis, Fit, LayerResult, Memory, ScaleStep
+from archcost.engine import Analysis, LayerResult, ScaleStep
+from archcost.memory import OPTIMIZER_STATES, Fit, Memory
 
 if TYPE_CHECKING:  # rich costs ~20 ms to import: only the table builders import it, when called
     from rich.table import Table
