@@ -75,7 +75,9 @@ CASES = [
         id="unknown-top-key",
     ),
     pytest.param("archcost: 1\nname: [t]\ninput: [3, 8, 8]\nlayers: [relu]\n", 2, "name must be text", None, id="name"),
-    pytest.param("archcost: 1\nname: t\ninput: [3, 8, 8, 8]\nlayers: [relu]\n", 3, "input must be [C, H, W]", None, id="in4"),
+    pytest.param(
+        "archcost: 1\nname: t\ninput: [3, 8, 8, 8]\nlayers: [relu]\n", 3, "input must be [C, H, W]", None, id="in4"
+    ),
     pytest.param(
         "archcost: 1\nname: t\ninput: [3, 0, 8]\nlayers: [relu]\n", 3, "whole numbers ≥ 1, got 0", None, id="input-0"
     ),

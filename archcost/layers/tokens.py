@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcost.layers.base import (
     Arg,
@@ -591,4 +591,258 @@ ATTENTION = Kind(
     ),
 )
 
-KINDS = (TO_TOKENS, TO_MAP, CLASS_TOKEN, POS_EMBEDDING, SELECT_TOKEN, LAYERNORM, LAYER_SCALE, DROP_PATH, ATTENTION)
+# ---------------------------------------------------------------------------- Swin: windows, merging
+
+
+def grid_of(n: int, given: object, kind: str) -> tuple[int, int]:
+    """The H×W grid of n tokens: `given` rows, or a square; ShapeError naming `kind` if they do not fit."""
+    if given is None:
+        h = math.isqrt(n)
+        if h * h != n:
+            raise ShapeError(f"{kind}: {n} tokens are not a square grid: give h")
+        return h, h
+    assert isinstance(given, int)
+    if n % given:
+        raise ShapeError(f"{kind}: {n} tokens do not make rows of h={given}")
+    return given, n // given
+
+
+class _Windows(NamedTuple):
+    """A window attention's geometry: N tokens of C on an H×W grid, padded to Hp×Wp, window w, shift."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    hp: int
+    wp: int
+    window: int
+    shift: int
+
+
+def _window_geometry(ins: tuple[Shape, ...], args: Args) -> _Windows:
+    """The geometry of a window attention's input (ShapeError if the tokens do not fit the arguments)."""
+    n, c = token_sequence(ins[0], "window_attention")
+    h, w_ = grid_of(n, args["h"], "window_attention")
+    window, shift = args.integer("window"), args.integer("shift")
+    heads = args.integer("heads")
+    if c % heads:
+        raise ShapeError(f"features {c} are not divisible by heads={heads}")
+    if shift >= window:
+        raise ShapeError(f"shift {shift} must be smaller than the window {window}")
+    hp, wp = -(-h // window) * window, -(-w_ // window) * window
+    return _Windows(n, c, h, w_, hp, wp, window, shift)
+
+
+def _window_attention(ins: tuple[Shape, ...], args: Args) -> Cost:
+    n, c, h, w_, hp, wp, window, shift = _window_geometry(ins, args)
+    heads = args.integer("heads")
+    shifted = shift and (window < hp or window < wp)
+    qkv_bias, proj_bias = args.flag("qkv_bias"), args.flag("proj_bias")
+    padded = hp * wp
+    windows = padded // (window * window)
+    projections = 4 * padded * c * c
+    matmuls = 2 * padded * window * window * c
+    macs = projections + matmuls
+    scores = heads * padded * window * window
+    biases = (3 * padded * c if qkv_bias else 0) + (padded * c if proj_bias else 0)
+    extra = scores * (2 + (1 if shifted else 0) + 5)  # scale, position bias, mask, softmax
+    table = (2 * window - 1) ** 2 * heads
+    params = 4 * c * c + (3 * c if qkv_bias else 0) + (c if proj_bias else 0) + table
+    flops = 2 * macs + biases + extra
+
+    def explain() -> str:
+        pad = f" (padded to {hp}×{wp})" if (hp, wp) != (h, w_) else ""
+        return (
+            f"{h}×{w_} tokens{pad} in {windows} windows of {window}×{window}, {heads} heads"
+            f"{f', shifted by {shift}' if shifted else ''}; params = 4·{c}²{' + 3·' + str(c) if qkv_bias else ''}"
+            f"{' + ' + str(c) if proj_bias else ''} + (2·{window} − 1)²·{heads} = {exact(params)} "
+            f"(bias table {exact(table)}); MACs = 4·{padded}·{c}² + 2·{padded}·{window}²·{c} = "
+            f"{exact(projections)} + {exact(matmuls)} = {exact(macs)}"
+        )
+
+    return Cost(output=(n, c), params=params, macs=macs, flops=flops, kernel=(window, window), explainer=explain)
+
+
+def _window_attention_saved(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
+    _, c, h, w_, hp, wp, window, _ = _window_geometry(ins, args)
+    padded = hp * wp
+    moved = (hp, wp) != (h, w_) or hp > window or wp > window  # padded or cut into windows: a copy
+    first = Saved("extra", padded * c, what="the tokens cut into windows (a copy)") if moved else Saved("input0")
+    return (
+        first,
+        Saved("extra", 3 * padded * c, what="Q, K and V, one contiguous copy"),
+        Saved("extra", args.integer("heads") * padded * window * window, what="the softmax output, heads·w² per token"),
+        Saved("extra", padded * c, what="the heads merged back (the output projection's input)"),
+    )
+
+
+def _window_attention_fvcore(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
+    # aten::linear twice and aten::matmul twice, on the padded grid: the MACs
+    g = _window_geometry(ins, args)
+    return 4 * g.hp * g.wp * g.c * g.c + 2 * g.hp * g.wp * g.window * g.window * g.c
+
+
+def _window_attention_activations(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
+    # outputs of the two linears and two matmuls: 3·Np·C, heads·Np·w², Np·C, Np·C
+    g = _window_geometry(ins, args)
+    return 5 * g.hp * g.wp * g.c + args.integer("heads") * g.hp * g.wp * g.window * g.window
+
+
+def _window_attention_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
+    from archcost.layers.torch_tokens import WindowAttention
+
+    g = _window_geometry(ins, args)
+    shifts = (g.shift if g.window < g.hp else 0, g.shift if g.window < g.wp else 0)
+    return WindowAttention(
+        g.c,
+        args.integer("heads"),
+        g.window,
+        shifts,
+        (g.h, g.w),
+        qkv_bias=args.flag("qkv_bias"),
+        proj_bias=args.flag("proj_bias"),
+    )
+
+
+WINDOW_ATTENTION = Kind(
+    "window_attention",
+    "Swin's (shifted) window attention on the tokens of an H×W grid, with a relative-position-bias table",
+    (
+        Arg("heads", ArgType.POSINT, doc="attention heads; must divide C"),
+        Arg("window", ArgType.POSINT, doc="window side w: attention within w×w tokens"),
+        Arg("shift", ArgType.INT, 0, "cyclic shift of the grid before windowing (Swin's odd blocks: w // 2)"),
+        Arg("h", ArgType.POSINT, None, "rows of the token grid; default √N"),
+        Arg("qkv_bias", ArgType.BOOL, True, "bias on the Q, K, V projections"),
+        Arg("proj_bias", ArgType.BOOL, True, "bias on the output projection"),
+    ),
+    _window_attention,
+    flops_rule=(
+        "2·MACs + biases (3·Np·C, Np·C) + per score (h·Np·w²): scale, position bias, mask if shifted, softmax 5"
+    ),
+    macs_rule="4·Np·C² (projections) + 2·Np·w²·C (Q·Kᵀ and A·V in each window); Np = the grid padded to whole windows",
+    params_rule="4·C², + 3·C with qkv bias, + C with output bias, + (2w − 1)²·heads (the bias table)",
+    note=(
+        "**window_attention** (Swin) attends within w×w windows of the token grid instead of over all N tokens: "
+        "the grid is padded to whole windows (Np = Hp·Wp tokens), so Q·Kᵀ and A·V cost 2·Np·w²·C MACs, linear "
+        "in the tokens, and the projections 4·Np·C². Odd blocks roll the grid by `shift` first (no FLOPs) and "
+        "add a mask to the scores; every block adds its learned relative-position bias, (2w − 1)² × heads "
+        "parameters indexed by a constant table (w⁴ integers, a torch buffer that archcost does not count). "
+        "As torchvision does, the shift is 0 along an axis the window covers."
+    ),
+    weighted=True,
+    saved=_window_attention_saved,
+    saved_rule=(
+        "the tokens cut into windows (a copy; the input itself when one window covers the unpadded grid), Q/K/V "
+        "(3·Np·C), the softmax output (heads·Np·w²) and the merged heads (Np·C)"
+    ),
+    fvcore=_window_attention_fvcore,
+    fvcore_rule="MACs: aten::linear for the projections and aten::matmul for Q·Kᵀ and A·V; the rest is not counted",
+    fvcore_activations=_window_attention_activations,
+    torch=_window_attention_torch,
+    examples=(
+        Example(
+            ((56 * 56, 96),),
+            {"heads": 3, "window": 7},
+            output=(3136, 96),
+            params=4 * 96 * 96 + 4 * 96 + 13 * 13 * 3,
+            macs=4 * 3136 * 96 * 96 + 2 * 3136 * 49 * 96,
+            flops=2 * (4 * 3136 * 96 * 96 + 2 * 3136 * 49 * 96) + 4 * 3136 * 96 + 7 * 3 * 3136 * 49,
+            fvcore=4 * 3136 * 96 * 96 + 2 * 3136 * 49 * 96,
+            explain="56×56 tokens in 64 windows of 7×7, 3 heads; params = 4·96² + 3·96 + 96 + (2·7 − 1)²·3 = 37,755",
+            note="Swin-T's first block (features.1.0.attn)",
+        ),
+        Example(
+            ((64, 8),),
+            {"heads": 2, "window": 4, "shift": 2},
+            output=(64, 8),
+            params=4 * 64 + 4 * 8 + 49 * 2,
+            macs=4 * 64 * 64 + 2 * 64 * 16 * 8,
+            flops=2 * (4 * 64 * 64 + 2 * 64 * 16 * 8) + 4 * 64 * 8 + 8 * 2 * 64 * 16,
+            fvcore=4 * 64 * 64 + 2 * 64 * 16 * 8,
+            explain="8×8 tokens in 4 windows of 4×4, 2 heads, shifted by 2",
+            note="shifted: a mask add per score",
+        ),
+        Example(
+            ((30, 8),),
+            {"heads": 1, "window": 4, "shift": 2, "h": 6, "qkv_bias": False, "proj_bias": False},
+            output=(30, 8),
+            params=4 * 64 + 49,
+            macs=4 * 64 * 64 + 2 * 64 * 16 * 8,
+            flops=2 * (4 * 64 * 64 + 2 * 64 * 16 * 8) + 8 * 64 * 16,
+            fvcore=4 * 64 * 64 + 2 * 64 * 16 * 8,
+            explain="6×5 tokens (padded to 8×8) in 4 windows",
+            note="a 6×5 grid padded to whole windows: the padded tokens are computed too",
+        ),
+        Example(
+            ((49, 16),),
+            {"heads": 2, "window": 7, "shift": 3},
+            output=(49, 16),
+            params=4 * 256 + 4 * 16 + 169 * 2,
+            macs=4 * 49 * 256 + 2 * 49 * 49 * 16,
+            flops=2 * (4 * 49 * 256 + 2 * 49 * 49 * 16) + 4 * 49 * 16 + 7 * 2 * 49 * 49,
+            fvcore=4 * 49 * 256 + 2 * 49 * 49 * 16,
+            explain="7×7 tokens in 1 windows of 7×7, 2 heads; params",
+            note="one window covers the grid: no shift, no mask (Swin's last stage)",
+        ),
+        Example(((30, 8),), {"heads": 1, "window": 4}, error="not a square grid"),
+        Example(((64, 8),), {"heads": 3, "window": 4}, error="not divisible by heads=3"),
+        Example(((64, 8),), {"heads": 2, "window": 4, "shift": 4}, error="smaller than the window"),
+    ),
+)
+
+
+def _patch_merge(ins: tuple[Shape, ...], args: Args) -> Cost:
+    n, c = token_sequence(ins[0], "patch_merge")
+    h, w = grid_of(n, args["h"], "patch_merge")
+    oh, ow = -(-h // 2), -(-w // 2)
+    return Cost(
+        output=(oh * ow, 4 * c),
+        kernel=(2, 2),
+        stride=(2, 2),
+        explainer=lambda: (
+            f"{h}×{w} tokens of {c} → {oh}×{ow} = {oh * ow} tokens of 4·{c} = {4 * c} (2×2 groups, a copy)"
+        ),
+    )
+
+
+def _patch_merge_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
+    from archcost.layers.torch_tokens import PatchMerging
+
+    return PatchMerging(grid_of(ins[0][0], args["h"], "patch_merge"))
+
+
+PATCH_MERGE = Kind(
+    "patch_merge",
+    "each 2×2 group of an H×W token grid as one token of 4C (Swin's patch merging before its norm and linear)",
+    (Arg("h", ArgType.POSINT, None, "rows of the token grid; default √N"),),
+    _patch_merge,
+    flops_rule="0",
+    note=_NOTE_MOVES,
+    fvcore_rule="0: fvcore ignores the pad's slices and aten::cat; aten::pad is listed by unsupported_ops()",
+    torch=_patch_merge_torch,
+    examples=(
+        Example(
+            ((3136, 96),),
+            output=(28 * 28, 384),
+            explain="56×56 tokens of 96 → 28×28 = 784 tokens of 4·96 = 384",
+            note="Swin-T's features.2",
+        ),
+        Example(((20, 8),), {"h": 5}, output=(3 * 2, 32), note="an odd side is padded: 5×4 → 3×2"),
+        Example(((20, 8),), error="not a square grid"),
+    ),
+)
+
+KINDS = (
+    TO_TOKENS,
+    TO_MAP,
+    CLASS_TOKEN,
+    POS_EMBEDDING,
+    SELECT_TOKEN,
+    LAYERNORM,
+    LAYER_SCALE,
+    DROP_PATH,
+    ATTENTION,
+    WINDOW_ATTENTION,
+    PATCH_MERGE,
+)

@@ -155,3 +155,110 @@ class SelectToken(nn.Module):
 
     def extra_repr(self) -> str:
         return f"index={self.index}"
+
+
+class WindowAttention(nn.Module):
+    """Swin's (shifted) window attention on a (batch, H·W, C) token sequence, with explicit matmuls.
+
+    As torchvision's ``shifted_window_attention``: the H×W grid is padded to a multiple of the window,
+    rolled by −shift (a shift is 0 along an axis the window covers), cut into windows of w×w tokens,
+    attended within each window with a learned relative-position bias (``relative_position_bias_table``,
+    (2w − 1)² × heads, indexed by the non-trainable ``relative_position_index``) and, when shifted, a mask
+    that keeps regions apart; then put back. The windowed tokens, the contiguous Q, K, V, the softmax
+    output and the merged heads are what autograd saves.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        window: int,
+        shift: tuple[int, int],
+        grid: tuple[int, int],
+        *,
+        qkv_bias: bool,
+        proj_bias: bool,
+    ) -> None:
+        super().__init__()
+        self.heads, self.window, self.shift, self.grid = heads, window, shift, grid
+        self.head_dim = dim // heads
+        self.scale = self.head_dim**-0.5
+        self.qkv_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.qkv_bias = nn.Parameter(torch.zeros(3 * dim)) if qkv_bias else None
+        self.proj_weight = nn.Parameter(torch.empty(dim, dim))
+        self.proj_bias = nn.Parameter(torch.zeros(dim)) if proj_bias else None
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.xavier_uniform_(self.qkv_weight)
+        nn.init.xavier_uniform_(self.proj_weight)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+        index = relative[:, :, 0] * (2 * window - 1) + relative[:, :, 1]
+        self.register_buffer("relative_position_index", index.flatten(), persistent=False)
+        padded = (-(-grid[0] // window) * window, -(-grid[1] // window) * window)
+        self.register_buffer("mask", self._mask(padded), persistent=False)
+
+    def _mask(self, padded: tuple[int, int]) -> torch.Tensor:
+        """−100 between tokens of a shifted window that come from different regions (torchvision's)."""
+        w, (sh, sw) = self.window, self.shift
+        regions = torch.zeros(padded)
+        count = 0
+        for rows in ((0, padded[0] - w), (padded[0] - w, padded[0] - sh), (padded[0] - sh, padded[0])):
+            for cols in ((0, padded[1] - w), (padded[1] - w, padded[1] - sw), (padded[1] - sw, padded[1])):
+                regions[rows[0] : rows[1], cols[0] : cols[1]] = count
+                count += 1
+        windows = regions.view(padded[0] // w, w, padded[1] // w, w).permute(0, 2, 1, 3).reshape(-1, w * w)
+        mask = windows[:, None, :] - windows[:, :, None]
+        return mask.masked_fill(mask != 0, -100.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, dim = x.shape
+        (height, width), w, (sh, sw) = self.grid, self.window, self.shift
+        x = x.view(batch, height, width, dim)
+        pad_h, pad_w = (-height) % w, (-width) % w
+        if pad_h or pad_w:
+            x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+        ph, pw = height + pad_h, width + pad_w
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+        windows = (ph // w) * (pw // w)
+        x = x.view(batch, ph // w, w, pw // w, w, dim).permute(0, 1, 3, 2, 4, 5).reshape(batch * windows, w * w, dim)
+        qkv = F.linear(x, self.qkv_weight, self.qkv_bias)
+        qkv = qkv.view(batch * windows, w * w, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
+        q, k, v = qkv.unbind(0)
+        scores = torch.matmul(q, k.transpose(-2, -1)) * self.scale
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        scores = scores + bias.view(w * w, w * w, self.heads).permute(2, 0, 1)
+        if sh or sw:
+            scores = scores.view(batch, windows, self.heads, w * w, w * w) + self.mask[None, :, None]
+            scores = scores.view(batch * windows, self.heads, w * w, w * w)
+        attention = scores.softmax(dim=-1)
+        out = torch.matmul(attention, v).transpose(1, 2).reshape(batch * windows, w * w, dim)
+        out = F.linear(out, self.proj_weight, self.proj_bias)
+        out = out.view(batch, ph // w, pw // w, w, w, dim).permute(0, 1, 3, 2, 4, 5).reshape(batch, ph, pw, dim)
+        if sh or sw:
+            out = torch.roll(out, shifts=(sh, sw), dims=(1, 2))
+        return out[:, :height, :width].reshape(batch, height * width, dim)
+
+    def extra_repr(self) -> str:
+        return f"heads={self.heads}, window={self.window}, shift={self.shift}, grid={self.grid}"
+
+
+class PatchMerging(nn.Module):
+    """Swin's patch merging without its norm and linear: each 2×2 group of tokens of an H×W grid
+    concatenated into one token of 4C (the grid padded to even sides), as torchvision's
+    ``_patch_merging_pad``."""
+
+    def __init__(self, grid: tuple[int, int]) -> None:
+        super().__init__()
+        self.grid = grid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, dim = x.shape
+        height, width = self.grid
+        x = F.pad(x.view(batch, height, width, dim), (0, 0, 0, width % 2, 0, height % 2))
+        parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+        merged = torch.cat(parts, -1)
+        return merged.reshape(batch, -1, 4 * dim)
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}"
