@@ -168,6 +168,9 @@ class WindowAttention(nn.Module):
     output and the merged heads are what autograd saves.
     """
 
+    relative_position_index: torch.Tensor
+    mask: torch.Tensor
+
     def __init__(
         self,
         dim: int,
