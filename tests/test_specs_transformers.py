@@ -2,7 +2,8 @@
 layer lists, and against torchvision's modules themselves (parameters layer by layer, and MACs as half
 of torch's FlopCounterMode count).
 
-Networks: vit_b_16, vit_b_32, vit_l_16 (224×224), convnext_tiny, convnext_small, convnext_base.
+Networks: vit_b_16, vit_b_32, vit_l_16 (224×224), convnext_tiny, convnext_small, convnext_base, swin_t,
+swin_s.
 
 The closed forms never call archcost. The torchvision tests build each model on torch's meta device
 (no memory, no arithmetic) and count it with ``torch.utils.flop_counter.FlopCounterMode``: on meta,
@@ -35,6 +36,11 @@ CONVNEXT = {
     "convnext_small": ((96, 192, 384, 768), (3, 3, 27, 3)),
     "convnext_base": ((128, 256, 512, 1024), (3, 3, 27, 3)),
 }
+SWIN = {
+    # name: (C, depths, heads of stage 1, window), Table 7 of Liu et al. 2021
+    "swin_t": (96, (2, 2, 6, 2), 3, 7),
+    "swin_s": (96, (2, 2, 18, 2), 3, 7),
+}
 TORCHVISION = {
     # torchvision's weights metadata (num_params, _ops in GFLOPS = MACs), as printed in its docs
     "vit_b_16": (86_567_656, 17.564),
@@ -43,6 +49,8 @@ TORCHVISION = {
     "convnext_tiny": (28_589_128, 4.456),
     "convnext_small": (50_223_688, 8.684),
     "convnext_base": (88_591_464, 15.355),
+    "swin_t": (28_288_354, 4.491),
+    "swin_s": (49_606_258, 8.741),
 }
 
 
@@ -88,6 +96,37 @@ def convnext_counts(widths: tuple[int, ...], blocks: tuple[int, ...], *, image: 
     params += 2 * c + c * 1000 + 1000
     macs += c * 1000
     return params, macs
+
+
+def swin_counts(c: int, depths: tuple[int, ...], heads: int, window: int, *, image: int = 224) -> tuple[int, int]:
+    """Swin (§3, Table 7) with torchvision's layers: 4×4/4 patch conv + LayerNorm; blocks of LayerNorm,
+    window attention (Q, K, V and output projections with biases, a (2w − 1)² × heads bias table), LayerNorm,
+    MLP 4×; patch merging (LayerNorm over 4C, linear 4C → 2C without bias) between stages; LayerNorm and a
+    linear head. MACs per block on N tokens: 4·N·C² + 2·N·w²·C (Q·Kᵀ and A·V within windows) + 8·N·C²."""
+    side = image // 4
+    params = 4 * 4 * 3 * c + c + 2 * c
+    macs = side * side * c * 4 * 4 * 3
+    for stage, depth in enumerate(depths):
+        if stage:
+            params += 2 * 4 * c + 4 * c * 2 * c
+            side //= 2
+            macs += side * side * 4 * c * 2 * c
+            c, heads = 2 * c, 2 * heads
+        n = side * side
+        params += depth * (4 * c + 4 * c * c + 4 * c + (2 * window - 1) ** 2 * heads + 8 * c * c + 5 * c)
+        macs += depth * (4 * n * c * c + 2 * n * window * window * c + 8 * n * c * c)
+    params += 2 * c + c * 1000 + 1000
+    macs += c * 1000
+    return params, macs
+
+
+@pytest.mark.parametrize("name", SWIN)
+def test_swin_closed_form(name: str) -> None:
+    totals = analyze(name).totals
+    assert (totals.params, totals.macs) == swin_counts(*SWIN[name])
+    tv_params, tv_gflops = TORCHVISION[name]
+    assert totals.params == tv_params
+    assert round(totals.macs / 1e9, 3) == tv_gflops
 
 
 @pytest.mark.parametrize("name", VIT)
@@ -159,7 +198,7 @@ def _flop_counts(model: Any) -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [*VIT, *CONVNEXT])
+@pytest.mark.parametrize("name", [*VIT, *CONVNEXT, *SWIN])
 def test_against_torchvision(name: str, torchvision_models: Any) -> None:
     """Params exactly torchvision's, layer by layer at torchvision's module paths; MACs exactly half of
     FlopCounterMode's count, its bmm part being attention's Q·Kᵀ and A·V."""
@@ -190,5 +229,11 @@ def test_against_torchvision(name: str, torchvision_models: Any) -> None:
         assert attention == layers * 4 * tokens * d * d + matmuls
         # FlopCounterMode on CPU misses exactly these: its count there is conv + addmm
         assert (counts["aten.convolution"] + counts["aten.addmm"]) // 2 + matmuls == analysis.totals.macs
+    elif name in SWIN:
+        c, depths, _, window = SWIN[name]
+        matmuls = sum(d * 2 * (56 >> i) ** 2 * window * window * (c << i) for i, d in enumerate(depths))
+        windowed = sum(r.macs for r in analysis.layers if r.kind == "window_attention")
+        assert counts["aten.bmm"] == 2 * matmuls  # torchvision's Swin writes its matmuls out
+        assert windowed - matmuls == sum(d * 4 * (56 >> i) ** 2 * (c << i) ** 2 for i, d in enumerate(depths))
     else:
         assert attention == 0 and "aten.bmm" not in counts
