@@ -278,8 +278,9 @@ class Kind:
     """fvcore's convention for this kind, used only by the torch cross-check."""
     fvcore_rule: str = ""
     """That convention in words, with the reason it differs from ours."""
-    fvcore_activations: bool = False
-    """fvcore's ``ActivationCountAnalysis`` counts this kind's output (conv, linear, matmul)."""
+    fvcore_activations: bool | FvcoreCount = False
+    """fvcore's ``ActivationCountAnalysis`` counts this kind's output (conv, linear, matmul): True, or a
+    rule giving its count for a kind built from several counted operators (attention's four)."""
     torch: TorchBuilder | None = None
     examples: tuple[Example, ...] = ()
 
