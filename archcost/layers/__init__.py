@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from archcost.layers import activations, merge, norm, pooling, reshape
+from archcost.layers import activations, merge, norm, pooling, resample, reshape
 from archcost.layers.base import (
     ARG_TYPES,
     REQUIRED,
@@ -47,6 +47,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
     CONV,
     LINEAR,
     *pooling.KINDS,
+    *resample.KINDS,
     *norm.KINDS,
     *activations.KINDS,
     *reshape.KINDS,

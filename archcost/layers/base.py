@@ -42,6 +42,8 @@ class ArgType(StrEnum):
     BOOL = "bool"
     FLOAT = "float"
     PROB = "prob"
+    POSFLOAT = "posfloat"
+    CHOICE = "choice"
 
     @property
     def text(self) -> str:
@@ -58,6 +60,8 @@ _ARG_TYPE_TEXT: Final = {
     ArgType.BOOL: "true or false",
     ArgType.FLOAT: "a number",
     ArgType.PROB: "a number in [0, 1]",
+    ArgType.POSFLOAT: "a number > 0",
+    ArgType.CHOICE: "one of the words the argument lists",
 }
 
 ARG_TYPES: Final[dict[str, str]] = {t.value: t.text for t in ArgType}
@@ -80,9 +84,12 @@ class Arg:
     type: ArgType
     default: ArgValue | _Required | None = REQUIRED
     doc: str = ""
+    choices: tuple[str, ...] = ()
+    """The words a :attr:`ArgType.CHOICE` argument accepts."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", ArgType(self.type))  # a plain name ("pair") is accepted
+        assert bool(self.choices) == (self.type == ArgType.CHOICE), self.name
 
     @property
     def required(self) -> bool:
@@ -116,6 +123,11 @@ class Args(dict[str, ArgValue | None]):
         value = self[key]
         assert isinstance(value, int | float) and not isinstance(value, bool), key
         return float(value)
+
+    def word(self, key: str) -> str:
+        value = self[key]
+        assert isinstance(value, str), key
+        return value
 
     def flag(self, key: str) -> bool:
         value = self[key]
@@ -320,9 +332,15 @@ def coerce(arg: Arg, value: object) -> ArgValue | None:
     elif kind == ArgType.BOOL:
         if isinstance(value, bool):
             return value
-    elif kind in (ArgType.FLOAT, ArgType.PROB):
-        if _is_finite_number(value) and (kind == ArgType.FLOAT or 0 <= value <= 1):
+    elif kind in (ArgType.FLOAT, ArgType.PROB, ArgType.POSFLOAT):
+        if _is_finite_number(value) and (
+            kind == ArgType.FLOAT or (0 <= value <= 1 if kind == ArgType.PROB else value > 0)
+        ):
             return value
+    elif kind == ArgType.CHOICE:
+        if isinstance(value, str) and value in arg.choices:
+            return value
+        raise ValueError(f"{arg.name} must be one of {', '.join(arg.choices)}, got {shown(value)}")
     elif kind == ArgType.PAD4:
         if _is_int(value, 0):
             return (value, value, value, value)
