@@ -183,7 +183,7 @@ def _groupnorm(ins: tuple[Shape, ...], args: Args) -> Cost:
     def explain() -> str:
         per_group = elems // groups
         return (
-            f"{groups} groups of {c // groups} channels ({exact(per_group)} values each); "
+            f"{groups} group{'s' if groups > 1 else ''} of {c // groups} channels ({exact(per_group)} values each); "
             f"params = {f'2·{c} = {params} (γ, β)' if affine else '0'}; FLOPs = 5·{exact(elems)} "
             "(sum and sum of squares: 3, then a·x + b: 2)"
         )
