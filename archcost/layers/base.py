@@ -149,6 +149,8 @@ class Cost:
 
     `kernel` and `stride` are the receptive-field step per axis (H, W): the effective
     kernel (dilation applied) and the stride. ``None`` means the layer sees the whole map.
+    `upscale` is the factor an upsampling layer makes the map finer by, per axis: on such an axis
+    the jump is divided by it (rounded up) and `kernel` is counted in output pixels at that jump.
     `explainer` renders :attr:`explain`; a kind builds it as a closure over its figures, so
     the text is formatted only when someone reads it. Read-only by convention, not frozen (one
     is made per layer, and a frozen dataclass is several times slower to make).
@@ -161,6 +163,7 @@ class Cost:
     flops: int = 0
     kernel: Pair | None = (1, 1)
     stride: Pair = (1, 1)
+    upscale: Pair = (1, 1)
     explainer: Explainer = field(default=_no_explanation, compare=False, repr=False)
 
     @property
