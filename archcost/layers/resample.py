@@ -37,11 +37,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-_RF_NOTE = (
-    "Receptive field: after an upsampling an output pixel's field depends on its position, so an upsampling "
-    "layer (factor u) gives an upper bound: the jump becomes ⌈jump/u⌉ and the layer adds (K − 1)·that jump, "
-    "K being the span of outputs one input reaches (nearest u, bilinear u + 1, transposed conv d·(k − 1) + 1)."
-)
+_RF_NOTE = "Receptive field: an upper bound after upsampling (docs/conventions.md, Receptive field and jump)."
 
 # ---------------------------------------------------------------------------- upsample
 
