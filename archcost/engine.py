@@ -412,8 +412,26 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost, whole: Pair) -> tupl
         stride = kernel
     else:
         kernel, stride = cost.kernel, cost.stride
-    rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
-    return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    up = cost.upscale
+    if up == (1, 1):
+        rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
+        return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    return _upsampled(rf, jump, kernel, stride, up)
+
+
+def _upsampled(rf: Pair, jump: Pair, kernel: Pair, stride: Pair, up: Pair) -> tuple[Pair, Pair]:
+    """An upsampling layer's field and jump, an upper bound (layers/resample.py derives it): on an axis it
+    refines by u, the jump becomes ⌈jump/u⌉ and the kernel (in output pixels) is counted at that jump."""
+    out_rf, out_jump = [], []
+    for a in (0, 1):
+        if up[a] == 1:
+            out_rf.append(rf[a] + (kernel[a] - 1) * jump[a])
+            out_jump.append(jump[a] * stride[a])
+        else:
+            fine = -(-jump[a] * stride[a] // up[a])
+            out_rf.append(rf[a] + (kernel[a] - 1) * fine)
+            out_jump.append(fine)
+    return (out_rf[0], out_rf[1]), (out_jump[0], out_jump[1])
 
 
 _LARGEST: Final = "10^30"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from archcost.layers import activations, merge, norm, pooling, reshape, tokens
+from archcost.layers import activations, merge, norm, pooling, resample, reshape, tokens
 from archcost.layers.base import (
     ARG_TYPES,
     REQUIRED,
@@ -48,6 +48,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
     CONV,
     LINEAR,
     *pooling.KINDS,
+    *resample.KINDS,
     *norm.KINDS,
     *activations.KINDS,
     *reshape.KINDS,
