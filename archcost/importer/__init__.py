@@ -86,27 +86,20 @@ def import_source(source: str, input_shape: tuple[int, ...] | None = None, name:
 
 
 def _unused_parameters(module: object, used: set[str], traced: object) -> dict[str, int]:
-    """Leaf modules with parameters that the traced forward never called, with their parameter counts."""
+    """Parameters the traced forward never reads (an auxiliary head), summed by their module's path."""
     from torch import nn
 
     from archcost.importer.trace import Traced
 
     assert isinstance(module, nn.Module) and isinstance(traced, Traced)
-    attrs = {str(n.target) for n in traced.graph.nodes if n.op == "get_attr"}
+    read = {str(n.target) for n in traced.graph.nodes if n.op == "get_attr"}
     found: dict[str, int] = {}
-    for path, m in module.named_modules():
-        own = sum(p.numel() for p in m.parameters(recurse=False))
-        if not own or path in used:
+    for name, p in module.named_parameters():
+        owner = name.rpartition(".")[0]
+        if name in read or any(owner == u or owner.startswith(f"{u}.") for u in used):
             continue
-        if any(a == path or a.startswith(f"{path}.") for a in attrs):
-            continue
-        if any(u == path or u.startswith(f"{path}.") for u in used):
-            continue
-        top = next((p for p in found if path.startswith(f"{p}.")), None)
-        if top is None:
-            found[path] = own
-        else:
-            found[top] += own
+        top = owner.split(".")[0] if owner else name
+        found[top] = found.get(top, 0) + p.numel()
     return found
 
 

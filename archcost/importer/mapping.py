@@ -155,6 +155,8 @@ class _Mapper:
         if layers.lookup(kind) is None:
             raise self.unmapped(node, _what(node, self.traced), f"needs the layer kind '{kind}'")
         value = self.traced.values[node]
+        if isinstance(value, tuple):  # nn.MultiheadAttention: (output, weights)
+            value = value[0]
         torch_shape = _sample_shape(value) if shape is None else shape
         layout = layout or _layout_of(torch_shape)
         self.ids += 1
@@ -303,7 +305,7 @@ class _Mapper:
 
 def _is_tensor(value: Any) -> bool:
     if isinstance(value, list | tuple):
-        return bool(value) and all(isinstance(v, torch.Tensor) for v in value)
+        return any(isinstance(v, torch.Tensor) for v in value)
     return isinstance(value, torch.Tensor)
 
 
@@ -787,6 +789,9 @@ def _fn_pieces(mapper: _Mapper, node: fx.Node) -> Pieces:
 def _fn_getitem(mapper: _Mapper, node: fx.Node) -> Data:
     source, index = node.args[0], node.args[1]
     value = mapper.values.get(source)  # type: ignore[arg-type]
+    if isinstance(value, Data) and index == 0 and isinstance(source, fx.Node) and source.op == "call_module":
+        if isinstance(mapper.traced.modules[str(source.target)], nn.MultiheadAttention):
+            return value  # (output, weights)[0]
     if isinstance(value, Pieces) and isinstance(index, int):
         start, stop = value.ranges[index]
         return _slice(mapper, node, value.source, start, stop)
@@ -845,6 +850,19 @@ def _fn_linear(mapper: _Mapper, node: fx.Node) -> Data:
     return mapper.emit(node, "linear", args, (x,), short="linear", layout=x.layout if x.layout != "map" else None)
 
 
+def _fn_layer_norm(mapper: _Mapper, node: fx.Node) -> Data:
+    x = mapper.one(node)
+    shape = tuple(_arg(node, 1, "normalized_shape"))
+    weight, bias, eps = _arg(node, 2, "weight"), _arg(node, 3, "bias"), _arg(node, 4, "eps", 1e-5)
+    last = mapper.traced.values[node].shape[-1]
+    if shape != (last,) or x.layout not in ("tok", "nhwc", "vec") or (weight is None) != (bias is None):
+        raise mapper.unmapped(node, "F.layer_norm", f"over {shape} of a {x.layout}")
+    args: dict[str, Any] = {} if eps == 1e-5 else {"eps": eps}
+    if weight is None:
+        args["affine"] = False
+    return mapper.emit(node, "layernorm", args, (x,), short="layer_norm", layout=x.layout)
+
+
 def _fn_interpolate(mapper: _Mapper, node: fx.Node) -> Data:
     x = mapper.one(node)
     mode = _arg(node, 3, "mode", "nearest")
@@ -899,6 +917,7 @@ FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
     F.conv2d: _fn_conv,
     F.linear: _fn_linear,
     F.interpolate: _fn_interpolate,
+    F.layer_norm: _fn_layer_norm,
     torch.reshape: _fn_reshape,
     torch.permute: _fn_reshape,
     torch.transpose: _fn_reshape,
