@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from archcost.errors import Location, SpecError
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from archcost.engine import Analysis
     from archcost.importer.measure import ModuleFigures
 
@@ -48,21 +50,31 @@ def resolve_input(source_input: tuple[int, ...] | None, given: tuple[int, ...] |
 
 def import_source(source: str, input_shape: tuple[int, ...] | None = None, name: str | None = None) -> Imported:
     """The spec of the module SOURCE names; SpecError (one line) if it cannot be written exactly."""
-    import torch
-
-    from archcost import engine, spec
-    from archcost.importer import emit, mapping, measure, source as sources, structure, trace
+    from archcost.importer import source as sources
 
     loaded = sources.load(source)
     shape = resolve_input(loaded.input, input_shape, source)
+    return import_module(loaded.module, shape, name=name or loaded.name, title=loaded.title, reference=source)
+
+
+def import_module(module: nn.Module, shape: tuple[int, ...], *, name: str, title: str, reference: str) -> Imported:
+    """The spec of `module` (best on the meta device) at input `shape`; SpecError (one line) if it cannot be
+    written exactly. `reference` names the module in messages and in the spec."""
+    import torch
+
+    from archcost import engine, spec
+    from archcost.importer import emit, mapping, measure, structure, trace
+
+    source = reference
+    module = module.to("meta").eval()  # no-op for a module built on meta; else its weights are dropped
     torch.set_num_threads(1)
-    traced = trace.trace(loaded.module, shape, source)
+    traced = trace.trace(module, shape, source)
     graph = mapping.map_graph(traced)
     items = structure.structure(graph, source)
-    figures = measure.measure(loaded.module, shape, source)
+    figures = measure.measure(module, shape, source)
     used = {op.module for op in graph.ops if op.module}
     notes: list[str] = []
-    unused = _unused_parameters(loaded.module, used, traced)
+    unused = _unused_parameters(module, used, traced)
     if unused:
         listed = ", ".join(f"{path} ({count:,})" for path, count in unused.items())
         notes.append(
@@ -71,9 +83,9 @@ def import_source(source: str, input_shape: tuple[int, ...] | None = None, name:
         )
     text = emit.emit(
         items,
-        name=name or loaded.name,
-        title=loaded.title,
-        reference=source,
+        name=name,
+        title=title,
+        reference=reference,
         input_shape=shape,
         notes=notes,
     )
@@ -150,4 +162,4 @@ def _dims(shape: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in shape)
 
 
-__all__ = ["Imported", "import_source", "resolve_input"]
+__all__ = ["Imported", "import_module", "import_source", "resolve_input"]

@@ -83,33 +83,35 @@ class _Writer:
             return None
         return heads.pop()
 
-    def chain(self, items: Sequence[Item], prefix: list[str], names: _Names) -> list[Node]:
+    def chain(self, items: Sequence[Item], prefix: list[str], names: _Names, mod: list[str] | None = None) -> list[Node]:
+        """`items` placed under the spec path `prefix`; `mod` is the module path they are grouped under (the
+        same, except below a container the module tree does not have: a fork's or a branch's own name)."""
+        mod = prefix if mod is None else mod
         out: list[Node] = []
         i = 0
         while i < len(items):
             item = items[i]
-            if isinstance(item, Leaf) and len(self.rest(item.op, prefix)) == 1:
-                out.append(self.leaf(item.op, prefix, names.take(self.rest(item.op, prefix)[0])))
+            if isinstance(item, Leaf) and len(self.rest(item.op, mod)) == 1:
+                out.append(self.leaf(item.op, prefix, names.take(self.rest(item.op, mod)[0])))
                 i += 1
                 continue
-            head = self.head(item, prefix)
+            head = self.head(item, mod)
             if head is None:
                 assert isinstance(item, Fork)
-                out.append(self.fork(item, (), prefix, names.take(self.rest(item.merge, prefix)[-1])))
+                out.append(self.fork(item, (), prefix, names.take(self.rest(item.merge, mod)[-1]), mod))
                 i += 1
                 continue
             j = i + 1
-            while j < len(items) and self.head(items[j], prefix) == head:
+            while j < len(items) and self.head(items[j], mod) == head:
                 j += 1
             group = items[i:j]
             name = names.take(head)
             if isinstance(group[0], Fork) and all(isinstance(g, Leaf) for g in group[1:]) and _residual(group[0]):
-                out.append(self.fork(group[0], group[1:], prefix, name))
+                out.append(self.fork(group[0], group[1:], prefix, name, [*mod, head]))
             elif len(group) == 1 and isinstance(group[0], Fork):
-                out.append(self.fork(group[0], (), prefix, name))
+                out.append(self.fork(group[0], (), prefix, name, [*mod, head]))
             else:
-                inner = [*prefix, name]
-                out.append(_repeated(name, self.chain(group, inner, _Names())))
+                out.append(_repeated(name, self.chain(group, [*prefix, name], _Names(), [*mod, head])))
             i = j
         return out
 
@@ -117,21 +119,21 @@ class _Writer:
         self.paths[op.id] = ".".join([*prefix, name])
         return {op.kind: {"name": name, **op.args}}
 
-    def fork(self, fork: Fork, post: Sequence[Item], prefix: list[str], name: str) -> Node:
+    def fork(self, fork: Fork, post: Sequence[Item], prefix: list[str], name: str, mod: list[str]) -> Node:
         inner = [*prefix, name]
         names = _Names()
         merge = fork.merge
         if _residual(fork):
             body_i = max(range(2), key=lambda b: len(leaves(fork.branches[b])))
             body, shortcut = fork.branches[body_i], fork.branches[1 - body_i]
-            content: Node = {"name": name, "layers": self.chain(body, inner, names)}
+            content: Node = {"name": name, "layers": self.chain(body, inner, names, mod)}
             if shortcut:
                 content["shortcut"] = "projection"
-                content["projection"] = self.single(shortcut, inner, names, "downsample")
+                content["projection"] = self.single(shortcut, inner, names, "downsample", mod)
             self.paths[merge.id] = ".".join([*inner, "add"])
             names.take("add")
             if post:
-                content["post"] = self.chain(post, inner, names)
+                content["post"] = self.chain(post, inner, names, mod)
             return {"residual": content}
         branches: list[Any] = []
         for i, branch in enumerate(fork.branches):
@@ -141,26 +143,26 @@ class _Writer:
                 continue
             trial = _Names()
             trial.taken = set(names.taken)
-            placed = self.chain(branch, inner, trial)
+            placed = self.chain(branch, inner, trial, mod)
             if len(placed) == 1:
                 names.taken = trial.taken
                 branches.append(placed[0])
             else:  # an unnamed list is named by its position
                 position = names.take(str(i))
-                branches.append(self.chain(branch, [*inner, position], _Names()))
+                branches.append(self.chain(branch, [*inner, position], _Names(), mod))
         self.paths[merge.id] = ".".join([*inner, merge.kind])
         return {"parallel": {"name": name, "merge": merge.kind, "branches": branches}}
 
-    def single(self, items: Sequence[Item], prefix: list[str], names: _Names, fallback: str) -> Node:
+    def single(self, items: Sequence[Item], prefix: list[str], names: _Names, fallback: str, mod: list[str]) -> Node:
         """`items` as one item under `prefix`: itself if it places as one, else a sequential `fallback`."""
         trial = _Names()
         trial.taken = set(names.taken)
-        placed = self.chain(items, prefix, trial)
+        placed = self.chain(items, prefix, trial, mod)
         if len(placed) == 1:
             names.taken = trial.taken
             return placed[0]
         name = names.take(fallback)
-        return {"sequential": {"name": name, "layers": self.chain(items, [*prefix, name], _Names())}}
+        return {"sequential": {"name": name, "layers": self.chain(items, [*prefix, name], _Names(), mod)}}
 
 
 def _residual(fork: Fork) -> bool:
