@@ -24,7 +24,7 @@ from torch import nn
 
 from archcost import layers
 from archcost.errors import Location, SpecError
-from archcost.importer.trace import Traced, scope_of
+from archcost.importer.trace import Traced, qualified, scope_of
 
 INPUT: Final = "input"
 """The id of the network's input in :attr:`Op.inputs` (the engine's name for it too)."""
@@ -137,6 +137,9 @@ class _Mapper:
 
     def path_for(self, node: fx.Node, short: str) -> str:
         base = str(node.target) if node.op == "call_module" else ".".join(p for p in (scope_of(node), short) if p)
+        return self.unique(base)
+
+    def unique(self, base: str) -> str:
         count = self.paths.get(base, 0)
         self.paths[base] = count + 1
         return base if count == 0 else f"{base}_{count}"
@@ -151,6 +154,7 @@ class _Mapper:
         short: str,
         layout: str | None = None,
         shape: tuple[int, ...] | None = None,
+        path: str | None = None,
     ) -> Data:
         if layers.lookup(kind) is None:
             raise self.unmapped(node, _what(node, self.traced), f"needs the layer kind '{kind}'")
@@ -162,13 +166,13 @@ class _Mapper:
         self.ids += 1
         op = Op(
             id=f"n{self.ids}",
-            path=self.path_for(node, short),
+            path=self.path_for(node, short) if path is None else self.unique(path),
             kind=kind,
             args=args,
             inputs=tuple(d.op for d in inputs),
             shape=_archcost_shape(torch_shape, layout),
             what=_what(node, self.traced),
-            module=str(node.target) if node.op == "call_module" else "",
+            module=(str(node.target) if path is None else path) if node.op == "call_module" else "",
         )
         self.graph.ops.append(op)
         return Data(op.id, layout, tuple(int(d) for d in value.shape) if shape is None else (1, *shape))
@@ -226,6 +230,9 @@ class _Mapper:
     def map(self, node: fx.Node) -> Any:
         if node.op == "call_module":
             module = self.traced.modules[str(node.target)]
+            whole = WHOLE_MODULES.get(qualified(type(module)))
+            if whole is not None:
+                return whole(self, node, module)
             for cls in type(module).__mro__:
                 handler = MODULES.get(cls)
                 if handler is not None:
@@ -803,6 +810,14 @@ def _fn_getitem(mapper: _Mapper, node: fx.Node) -> Data:
             start, stop, step = parts[1].indices(int(c))
             if step == 1:
                 return _slice(mapper, node, value, start, stop)
+        if value.layout == "map" and len(parts) == 4 and parts[:2] == [slice(None), slice(None)]:
+            _, _, h, w = value.shape
+            rows, cols = parts[2].indices(h), parts[3].indices(w)
+            oh, ow = rows[1] - rows[0], cols[1] - cols[0]
+            if rows[2] == cols[2] == 1 and (rows[0], cols[0]) == ((h - oh) // 2, (w - ow) // 2):
+                if (oh, ow) == (h, w):
+                    return value
+                return mapper.emit(node, "crop", {"size": _pair((oh, ow))}, (value,), short="crop", layout="map")
         if value.layout == "tok" and len(parts) == 2 and parts[0] == slice(None) and isinstance(parts[1], int) and rank == 3:
             return mapper.emit(node, "select_token", {} if parts[1] == 0 else {"index": parts[1]}, (value,), short="select_token", layout="vec")
     raise mapper.unmapped(node, "indexing", f"[{index}] of a {getattr(value, 'layout', 'value')}")
@@ -959,6 +974,86 @@ METHODS: Final[dict[str, Callable[[_Mapper, fx.Node], Any]]] = {
     "detach": _fn_alias,
 }
 """Tensor methods that are one layer each (``x.mean((2, 3))``), besides the reshapes."""
+
+
+# ---------------------------------------------------------------------------- modules mapped whole
+
+
+def _grid(x: Data) -> tuple[int, int]:
+    """The H×W grid of tokens laid out (batch, H, W, C)."""
+    return (x.shape[1], x.shape[2])
+
+
+def _whole_attention(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    x = mapper.one(node)
+    args: dict[str, Any] = {"heads": m.heads}
+    if m.in_proj_bias is None:
+        args["qkv_bias"] = False
+    if m.out_proj_bias is None:
+        args["proj_bias"] = False
+    return mapper.emit(node, "attention", args, (x,), short="attention", layout="tok")
+
+
+def _whole_window(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    x = mapper.one(node)
+    args: dict[str, Any] = {"heads": m.heads, "window": m.window, "h": m.grid[0]}
+    if max(m.shift):
+        args["shift"] = max(m.shift)
+    if m.qkv_bias is None:
+        args["qkv_bias"] = False
+    if m.proj_bias is None:
+        args["proj_bias"] = False
+    return mapper.emit(node, "window_attention", args, (x,), short="window_attention", layout="tok")
+
+
+def _whole_merge(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    x = mapper.one(node)
+    return mapper.emit(node, "patch_merge", {"h": m.grid[0]}, (x,), short="patch_merge", layout="tok")
+
+
+def _tv_window(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    """torchvision's ShiftedWindowAttention on (batch, H, W, C) tokens."""
+    x = mapper.one(node)
+    if x.layout != "nhwc" or len(set(m.window_size)) != 1 or len(set(m.shift_size)) != 1:
+        raise mapper.unmapped(node, "ShiftedWindowAttention", "on other than a square window of a (H, W, C) grid")
+    args: dict[str, Any] = {"heads": m.num_heads, "window": m.window_size[0], "h": _grid(x)[0]}
+    if m.shift_size[0]:
+        args["shift"] = m.shift_size[0]
+    if m.qkv.bias is None:
+        args["qkv_bias"] = False
+    if m.proj.bias is None:
+        args["proj_bias"] = False
+    return mapper.emit(node, "window_attention", args, (x,), short="attn", layout="nhwc")
+
+
+def _tv_patch_merging(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    """torchvision's PatchMerging: 2×2 tokens concatenated, its LayerNorm, its linear reduction."""
+    x = mapper.one(node)
+    if x.layout != "nhwc" or not isinstance(m.norm, nn.LayerNorm):
+        raise mapper.unmapped(node, "PatchMerging", "on other than a (H, W, C) grid with a LayerNorm")
+    h, w = _grid(x)
+    c = x.shape[3]
+    path = str(node.target)
+    grid = (-(-h // 2), -(-w // 2))
+    merged = mapper.emit(
+        node, "patch_merge", {"h": h}, (x,), short="merge", layout="nhwc", shape=(*grid, 4 * c), path=f"{path}.merge"
+    )
+    args: dict[str, Any] = {} if m.norm.eps == 1e-5 else {"eps": m.norm.eps}
+    normed = mapper.emit(node, "layernorm", args, (merged,), short="norm", layout="nhwc", shape=(*grid, 4 * c), path=f"{path}.norm")
+    reduce: dict[str, Any] = {"out": m.reduction.out_features}
+    if m.reduction.bias is None:
+        reduce["bias"] = False
+    return mapper.emit(node, "linear", reduce, (normed,), short="reduction", layout="nhwc", path=f"{path}.reduction")
+
+
+WHOLE_MODULES: Final[dict[str, Callable[[_Mapper, fx.Node, Any], Any]]] = {
+    "archcost.layers.torch_tokens.SelfAttention": _whole_attention,
+    "archcost.layers.torch_tokens.WindowAttention": _whole_window,
+    "archcost.layers.torch_tokens.PatchMerging": _whole_merge,
+    "torchvision.models.swin_transformer.ShiftedWindowAttention": _tv_window,
+    "torchvision.models.swin_transformer.PatchMerging": _tv_patch_merging,
+}
+"""Modules mapped as a whole, by class (see :data:`archcost.importer.trace.WHOLE`)."""
 
 
 def map_graph(traced: Traced) -> Graph:

@@ -8,7 +8,7 @@ its shape — and the module's submodules by path). Nothing here decides what an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import torch
 import torch.fx as fx
@@ -37,12 +37,30 @@ def scope_of(node: fx.Node) -> str:
     return str(path)
 
 
+def qualified(cls: type) -> str:
+    """A class's module and name: ``torchvision.models.swin_transformer.PatchMerging``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+WHOLE: Final = frozenset(
+    {
+        "archcost.layers.torch_tokens.SelfAttention",
+        "archcost.layers.torch_tokens.WindowAttention",
+        "archcost.layers.torch_tokens.PatchMerging",
+        "torchvision.models.swin_transformer.ShiftedWindowAttention",
+        "torchvision.models.swin_transformer.PatchMerging",
+    }
+)
+"""Modules outside ``torch.nn`` that are mapped as a whole (:mod:`.mapping` knows what they compute)
+rather than traced into: attention written with explicit matmuls, Swin's window attention and patch merging."""
+
+
 class _Tracer(fx.Tracer):
-    """fx's tracer; a module torch itself provides (``torch.nn.*``) is one operation."""
+    """fx's tracer; a module torch itself provides (``torch.nn.*``) and those in :data:`WHOLE` are one call."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if isinstance(m, nn.MultiheadAttention | nn.TransformerEncoderLayer):
-            return isinstance(m, nn.MultiheadAttention)
+        if qualified(type(m)) in WHOLE:
+            return True
         return super().is_leaf_module(m, module_qualified_name)
 
 
