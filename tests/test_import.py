@@ -160,6 +160,25 @@ class TinyViT(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
+class EncoderViT(nn.Module):
+    """A small ViT from nn.TransformerEncoderLayer: class token, position embedding, pre-norm layers."""
+
+    def __init__(self, dim: int = 32) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, 4, stride=4)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, 17, dim))
+        layer = nn.TransformerEncoderLayer(dim, 4, 64, activation="gelu", batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(dim), enable_nested_tensor=False)
+        self.post = nn.TransformerEncoderLayer(dim, 2, 48, batch_first=True)  # post-norm, ReLU
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: Any) -> Any:
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embedding
+        return self.head(self.post(self.encoder(x))[:, 0])
+
+
 class Block(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -176,8 +195,14 @@ class Block(nn.Module):
 
 @pytest.mark.parametrize(
     ("make", "shape"),
-    [(Functional, (3, 16, 16)), (Residual, (3, 16, 16)), (EncoderDecoder, (3, 16, 16)), (TinyViT, (3, 16, 16))],
-    ids=["functional", "residual_concat_se", "encoder_decoder", "tiny_vit"],
+    [
+        (Functional, (3, 16, 16)),
+        (Residual, (3, 16, 16)),
+        (EncoderDecoder, (3, 16, 16)),
+        (TinyViT, (3, 16, 16)),
+        (EncoderViT, (3, 16, 16)),
+    ],
+    ids=["functional", "residual_concat_se", "encoder_decoder", "tiny_vit", "transformer_encoder_vit"],
 )
 def test_user_modules(make: Any, shape: tuple[int, ...]) -> None:
     analysis = assert_exact(make(), shape)

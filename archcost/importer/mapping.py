@@ -1046,6 +1046,66 @@ def _tv_patch_merging(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
     return mapper.emit(node, "linear", reduce, (normed,), short="reduction", layout="nhwc", path=f"{path}.reduction")
 
 
+def _encoder_layer(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoderLayer, x: Data | None = None, path: str | None = None) -> Data:
+    """nn.TransformerEncoderLayer as its parts: self-attention, two residual adds, two LayerNorms and the MLP."""
+    x = mapper.one(node) if x is None else x
+    path = str(node.target) if path is None else path
+    if len(node.args) > 1 or any(v is not None for k, v in node.kwargs.items() if k != "is_causal"):
+        raise mapper.unmapped(node, "nn.TransformerEncoderLayer", "with a mask")
+    attn, act = m.self_attn, m.activation
+    if x.layout != "tok" or not attn.batch_first or attn.bias_k is not None or not attn._qkv_same_embed_dim:
+        raise mapper.unmapped(node, "nn.TransformerEncoderLayer", "other than batch first on tokens")
+    if act is F.relu or isinstance(act, nn.ReLU):
+        act_kind = "relu"
+    elif (act is F.gelu) or (isinstance(act, nn.GELU) and act.approximate == "none"):
+        act_kind = "gelu"
+    else:
+        raise mapper.unmapped(node, "nn.TransformerEncoderLayer", f"with the activation {act}")
+    shape = x.shape[1:]
+
+    def part(kind: str, args: dict[str, Any], inputs: tuple[Data, ...], name: str, out: tuple[int, ...] = shape) -> Data:
+        return mapper.emit(node, kind, args, inputs, short=name, layout="tok", shape=out, path=f"{path}.{name}")
+
+    def norm(y: Data, name: str, ln: nn.LayerNorm) -> Data:
+        return part("layernorm", {} if ln.eps == 1e-5 else {"eps": ln.eps}, (y,), name)
+
+    def attention(y: Data) -> Data:
+        args: dict[str, Any] = {"heads": attn.num_heads}
+        if attn.in_proj_bias is None:
+            args["qkv_bias"] = False
+        if attn.out_proj.bias is None:
+            args["proj_bias"] = False
+        return part("attention", args, (y,), "self_attn")
+
+    def feed_forward(y: Data) -> Data:
+        hidden = (shape[0], m.linear1.out_features)
+        y = part("linear", {"out": m.linear1.out_features, **({} if m.linear1.bias is not None else {"bias": False})}, (y,), "linear1", hidden)
+        y = part(act_kind, {}, (y,), "activation", hidden)
+        return part("linear", {"out": m.linear2.out_features, **({} if m.linear2.bias is not None else {"bias": False})}, (y,), "linear2")
+
+    if m.norm_first:
+        x = part("add", {}, (x, attention(norm(x, "norm1", m.norm1))), "add")
+        return part("add", {}, (x, feed_forward(norm(x, "norm2", m.norm2))), "add_1")
+    x = norm(part("add", {}, (x, attention(x)), "add"), "norm1", m.norm1)
+    return norm(part("add", {}, (x, feed_forward(x)), "add_1"), "norm2", m.norm2)
+
+
+def _encoder(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoder) -> Data:
+    """nn.TransformerEncoder: its layers one after the other, then its norm."""
+    x = mapper.one(node)
+    if len(node.args) > 1 or any(v is not None for k, v in node.kwargs.items() if k != "is_causal"):
+        raise mapper.unmapped(node, "nn.TransformerEncoder", "with a mask")
+    for i, layer in enumerate(m.layers):
+        x = _encoder_layer(mapper, node, layer, x, f"{node.target}.layers.{i}")
+    if m.norm is not None:
+        x = mapper.emit(node, "layernorm", {} if m.norm.eps == 1e-5 else {"eps": m.norm.eps}, (x,), short="norm", layout="tok", shape=x.shape[1:], path=f"{node.target}.norm")
+    return x
+
+
+MODULES[nn.TransformerEncoderLayer] = _encoder_layer
+MODULES[nn.TransformerEncoder] = _encoder
+
+
 WHOLE_MODULES: Final[dict[str, Callable[[_Mapper, fx.Node, Any], Any]]] = {
     "archcost.layers.torch_tokens.SelfAttention": _whole_attention,
     "archcost.layers.torch_tokens.WindowAttention": _whole_window,
