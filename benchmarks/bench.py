@@ -16,7 +16,11 @@ Sections (docs/performance.md has the figures and how to read them):
    time both sides in the same minutes;
 3. in-process time to load and analyse each bundled spec;
 4. scaling: synthetic chains, residual stacks and dense concatenation chains of 1k, 10k and 100k
-   layers (benchmarks/synthetic.py), load + analyse and the memory model, per layer.
+   layers (benchmarks/synthetic.py), load + analyse and the memory model, per layer;
+5. import: ``archcost import torchvision:resnet50`` (the whole process: torch, torchvision, trace,
+   map, check, write) against the fvcore route for the same model (a process that imports torch,
+   torchvision and fvcore, builds resnet50 and runs ``FlopCountAnalysis`` and ``parameter_count``), in
+   interleaved rounds; and the largest torchvision model, ``regnet_y_128gf``, imported once.
 
 Every subprocess runs this checkout (PYTHONPATH) with a bytecode cache in a temporary folder, as an
 installed package has its .pyc files (this machine's shell sets PYTHONDONTWRITEBYTECODE=1, which
@@ -84,6 +88,20 @@ sys.stdout.write(report.render_text(analysis, "json", None, memory.memory(analys
 """
 """The same JSON from archcost used as a library: the process without the command-line layer (typer)."""
 
+FVCORE_IMPORT_ROUTE = r"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import torch
+from fvcore.nn import FlopCountAnalysis, parameter_count
+from archcost.importer.source import import_torchvision  # torchvision, with the stub only if it must
+model = import_torchvision().models.get_model(sys.argv[1]).eval()
+with torch.no_grad():
+    flops = FlopCountAnalysis(model, torch.randn(1, 3, 224, 224)).unsupported_ops_warnings(False).total()
+print(parameter_count(model)[""], flops)
+"""
+"""The fvcore route to a torchvision model's figures: import torch, torchvision and fvcore, build the model (as
+a user would: on the CPU, initialised), trace it once for the total "flops", count the parameters."""
+
 FLOOR = "import argparse, dataclasses, json, yaml"
 """What any Python command that reads YAML into dataclasses imports before doing any work: a process that
 does only this is the floor under `archcost show`'s time on this machine."""
@@ -101,6 +119,8 @@ TARGETS = {
     "resnet152": ("show resnet152 vs torch route", "≥ 10×"),
     "efficientnet_b7": ("show efficientnet_b7 (600×600) vs torch route", "≥ 50×"),
     "100k": ("a 100k-layer spec analysed", "< 5 s"),
+    "import_resnet50": ("archcost import torchvision:resnet50 vs the fvcore route", "≥ 1×"),
+    "import_largest": ("archcost import torchvision:regnet_y_128gf", "< 60 s"),
 }
 
 
@@ -393,6 +413,42 @@ def scaling(sizes: Sequence[int], results: dict[str, Any]) -> str:
     return "## Scaling (in-process)\n\n" + table(headers, rows) + "\n\n" + note
 
 
+def importing(env: dict[str, str], rounds: int, results: dict[str, Any], largest: bool = True) -> str:
+    """Rounds of (``archcost import torchvision:resnet50`` once, the fvcore route once), the minimum of each;
+    then the largest torchvision model imported once."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="archcost-import-") as out:
+        target = str(Path(out) / "resnet50.yaml")
+        command = [*ARCHCOST, "import", "torchvision:resnet50", "-o", target]
+        route = [sys.executable, "-c", FVCORE_IMPORT_ROUTE, "resnet50"]
+        run_once(command, env)  # warm-up: the bytecode caches
+        run_once(route, env)
+        for _ in range(rounds):
+            ours.append(run_once(command, env)[0])
+            theirs.append(run_once(route, env)[0])
+        rows = [
+            ["archcost import torchvision:resnet50 -o FILE", seconds(min(ours))],
+            [
+                "fvcore route: torch + torchvision + fvcore, build, FlopCountAnalysis.total, parameter_count",
+                seconds(min(theirs)),
+            ],
+        ]
+        results["import_resnet50"] = {
+            "archcost": min(ours),
+            "torch": min(theirs),
+            "ratio": min(theirs) / min(ours),
+            "ratio_least": min(theirs) / min(ours),
+        }
+        if largest:
+            elapsed, _ = run_once(
+                [*ARCHCOST, "import", "torchvision:regnet_y_128gf", "-o", str(Path(out) / "big.yaml")], env
+            )
+            results["import_largest"] = elapsed
+            rows.append(["archcost import torchvision:regnet_y_128gf -o FILE (644.8M parameters)", seconds(elapsed)])
+    return f"## Import (whole process, minimum of {rounds} interleaved rounds)\n\n" + table(["command", "time"], rows)
+
+
 def summary(results: dict[str, Any]) -> str:
     rows = []
     for key, (what, target) in TARGETS.items():
@@ -427,8 +483,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
     parser.add_argument(
         "--only",
-        default="startup,torch,specs,scaling",
-        help="comma-separated sections to run (default: all): startup, torch, specs, scaling",
+        default="startup,torch,specs,scaling,import",
+        help="comma-separated sections to run (default: all): startup, torch, specs, scaling, import",
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -445,6 +501,9 @@ def main(argv: list[str]) -> int:
             print(startup(env, repeats, results), end="\n\n", flush=True)
         if "torch" in only and (not args.quick or args.torch):
             print(versus_torch(env, repeats, args.rounds or (1 if args.quick else 5), results), end="\n\n", flush=True)
+        if "import" in only and (not args.quick or args.torch):
+            rounds = args.rounds or (1 if args.quick else 5)
+            print(importing(env, rounds, results, largest=not args.quick), end="\n\n", flush=True)
     if "specs" in only:
         print(per_spec(max(repeats, 3), names), end="\n\n", flush=True)
     if "scaling" in only:

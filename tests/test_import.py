@@ -20,13 +20,12 @@ nn = torch.nn
 F = torch.nn.functional
 
 from archcost import engine, spec  # noqa: E402
+from archcost.cli import app  # noqa: E402
 from archcost.errors import SpecError  # noqa: E402
 from archcost.importer import import_module  # noqa: E402
 from archcost.importer.source import import_torchvision, load  # noqa: E402
 from archcost.torchcheck.build import build  # noqa: E402
 from tests.cli_runner import CliRunner  # noqa: E402
-
-from archcost.cli import app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -253,7 +252,10 @@ class AddsScalar(nn.Module):
 
 @pytest.mark.parametrize(
     ("make", "expected"),
-    [(Rolls, "cannot import torch.roll: archcost has no layer kind for it at 'body.1'"), (AddsScalar, "+ of a computed tensor and 3")],
+    [
+        (Rolls, "cannot import torch.roll: archcost has no layer kind for it at 'body.1'"),
+        (AddsScalar, "+ of a computed tensor and 3"),
+    ],
 )
 def test_unmapped_operation_is_named(make: Any, expected: str) -> None:
     with pytest.raises(SpecError) as caught:
@@ -318,7 +320,16 @@ def _torchvision() -> Any:
         pytest.skip("torchvision is not installed")
 
 
-SAMPLE = ["resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "shufflenet_v2_x0_5", "regnet_y_400mf", "vit_b_32", "convnext_tiny"]
+SAMPLE = [
+    "resnet18",
+    "googlenet",
+    "densenet121",
+    "mobilenet_v3_small",
+    "shufflenet_v2_x0_5",
+    "regnet_y_400mf",
+    "vit_b_32",
+    "convnext_tiny",
+]
 
 
 def _check_torchvision(name: str) -> None:

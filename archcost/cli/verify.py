@@ -114,13 +114,16 @@ def verify(
         raise MismatchError
 
 
-def _against(ref: str, source: str, sets: list[str] | None, input_text: str | None, format_: str, all_rows: bool) -> None:
+def _against(
+    ref: str, source: str, sets: list[str] | None, input_text: str | None, format_: str, all_rows: bool
+) -> None:
     """`verify SPEC --against SOURCE`: the spec's analysis beside the module's own figures; exit 1 if they differ."""
     analysis = analyze_ref(ref, sets, input_text)
     if len(analysis.input) != 3:
         raise SpecError("--against needs a spec whose input is an image C×H×W", Location(ref))
     try:
-        from archcost.importer import against, measure, source as sources
+        from archcost.importer import against, measure
+        from archcost.importer import source as sources
     except ImportError:
         raise SpecError("needs torch, not installed here: pip install 'archcost[torch]'", Location(source)) from None
     module = sources.load(source).module

@@ -128,7 +128,9 @@ def _check(
     for op in graph.ops:
         layer = by_name.get(emitted.paths.get(op.id, ""))
         if layer is None:
-            raise SpecError(f"internal: the layer for {op.what} at '{op.path}' is missing from the spec", Location(source))
+            raise SpecError(
+                f"internal: the layer for {op.what} at '{op.path}' is missing from the spec", Location(source)
+            )
         if layer.output_shape != op.shape:
             raise SpecError(
                 f"{op.what} at '{op.path}' gives {_dims(op.shape)} in torch but {_dims(layer.output_shape)} as "
@@ -136,9 +138,14 @@ def _check(
                 Location(source),
             )
         measured = torch_layers.get(op.module) if op.module else None
-        if measured is not None and measured.macs != layer.macs and len([o for o in graph.ops if o.module == op.module]) == 1:
+        if (
+            measured is not None
+            and measured.macs != layer.macs
+            and len([o for o in graph.ops if o.module == op.module]) == 1
+        ):
             raise SpecError(
-                f"{op.what} at '{op.path}': {layer.macs:,} MACs as archcost's {layer.kind}, torch counts {measured.macs:,}",
+                f"{op.what} at '{op.path}': {layer.macs:,} MACs as archcost's {layer.kind}, "
+                f"torch counts {measured.macs:,}",
                 Location(source),
             )
     totals = analysis.totals

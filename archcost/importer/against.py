@@ -162,9 +162,5 @@ def lines(result: AgainstResult, *, all_rows: bool = False) -> list[str]:
         out.append(f"  {'ok' if pair[0] == pair[1] else 'DIFFERS':7} total {label}: {pair[0]:,} / {pair[1]:,}")
     o = result.output
     out.append(f"  {'ok' if o[0] == o[1] else 'DIFFERS':7} output: {dims(o[0])} / {dims(o[1])}")
-    out.append(
-        "ok: the spec agrees with the module"
-        if result.ok
-        else f"FAILED: the spec differs from {result.source}"
-    )
+    out.append("ok: the spec agrees with the module" if result.ok else f"FAILED: the spec differs from {result.source}")
     return out

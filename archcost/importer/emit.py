@@ -73,17 +73,17 @@ class _Writer:
     def head(self, item: Item, prefix: Sequence[str]) -> str | None:
         """The next path segment every layer of `item` shares below `prefix` (None if they differ)."""
         ops = leaves([item]) if isinstance(item, Fork) else [item.op]
-        if isinstance(item, Fork):  # a merge made by a function is named after its scope: it does not decide
-            named = [op for op in ops if op is not item.merge] or ops
-        else:
-            named = ops
+        # a merge made by a function is named after its scope: it does not decide
+        named = ([op for op in ops if op is not item.merge] or ops) if isinstance(item, Fork) else ops
         heads = {self.rest(op, prefix)[0] for op in named}
         rests = [self.rest(op, prefix) for op in named]
         if len(heads) != 1 or (isinstance(item, Fork) and any(len(r) < 2 for r in rests)):
             return None
         return heads.pop()
 
-    def chain(self, items: Sequence[Item], prefix: list[str], names: _Names, mod: list[str] | None = None) -> list[Node]:
+    def chain(
+        self, items: Sequence[Item], prefix: list[str], names: _Names, mod: list[str] | None = None
+    ) -> list[Node]:
         """`items` placed under the spec path `prefix`; `mod` is the module path they are grouped under (the
         same, except below a container the module tree does not have: a fork's or a branch's own name)."""
         mod = prefix if mod is None else mod
@@ -171,7 +171,7 @@ def _residual(fork: Fork) -> bool:
 
 def _body(node: Node) -> str:
     """The item without its name, to compare copies."""
-    (kind, content), = node.items()
+    ((kind, content),) = node.items()
     rest = {k: v for k, v in content.items() if k != "name"} if isinstance(content, dict) else content
     return json.dumps([kind, rest], sort_keys=True, default=str)
 
@@ -180,7 +180,7 @@ def _repeated(name: str, items: list[Node]) -> Node:
     """A sequential `name` of `items`; one item with `repeat` if they are identical copies named 0, 1, …"""
     names = [next(iter(n.values())).get("name") for n in items]
     if len(items) >= 2 and names == [str(i) for i in range(len(items))] and len({_body(n) for n in items}) == 1:
-        (kind, content), = items[0].items()
+        ((kind, content),) = items[0].items()
         return {kind: {**content, "name": name, "repeat": len(items)}}
     return {"sequential": {"name": name, "layers": items}}
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import torch
-import torch.fx as fx
 import torch.nn.functional as F  # noqa: N812
-from torch import nn
+from torch import fx, nn
 
 from archcost import layers
 from archcost.errors import Location, SpecError
@@ -199,7 +198,9 @@ class _Mapper:
         first = node.args[0] if node.args else None
         if not (isinstance(first, fx.Node) and self.values.get(first) is found[0]):
             raise self.unmapped(node, _what(node, self.traced), "with the computed tensor not first")
-        return found[0]
+        data = found[0]
+        assert isinstance(data, Data)
+        return data
 
     def shape_text(self, node: fx.Node) -> str:
         value = self.traced.values.get(node)
@@ -259,7 +260,10 @@ class _Mapper:
         """A view, reshape, flatten, permute, transpose or contiguous: pending until it is a layout again."""
         start = source if isinstance(source, Data) else source.source
         steps = (source.steps if isinstance(source, Pending) else ()) + (
-            (node.target if isinstance(node.target, str) else node.target.__name__, tuple(self.concrete(a) for a in node.args[1:])),
+            (
+                node.target if isinstance(node.target, str) else node.target.__name__,
+                tuple(self.concrete(a) for a in node.args[1:]),
+            ),
         )
         for key, value in node.kwargs.items():
             steps = (*steps[:-1], (steps[-1][0], (*steps[-1][1], (key, self.concrete(value)))))
@@ -543,7 +547,9 @@ def _avgpool(mapper: _Mapper, node: fx.Node, m: nn.AvgPool2d) -> Data:
         raise mapper.unmapped(node, "nn.AvgPool2d", "count_include_pad=False with padding")
     if m.divisor_override is not None:
         raise mapper.unmapped(node, "nn.AvgPool2d", "divisor_override")
-    return mapper.emit(node, "avgpool", _pool_args(m.kernel_size, m.stride, m.padding, m.ceil_mode), (x,), short="avgpool")
+    return mapper.emit(
+        node, "avgpool", _pool_args(m.kernel_size, m.stride, m.padding, m.ceil_mode), (x,), short="avgpool"
+    )
 
 
 def _adaptive(mapper: _Mapper, node: fx.Node, output: Any) -> Data:
@@ -586,7 +592,9 @@ def _attention(mapper: _Mapper, node: fx.Node, m: nn.MultiheadAttention) -> Data
     query = node.args[0] if node.args else node.kwargs.get("query")
     same = all(a is query for a in list(node.args[:3]) + [node.kwargs.get(k, query) for k in ("key", "value")])
     if not same or len(found) != 3 or not m.batch_first or not m._qkv_same_embed_dim:
-        raise mapper.unmapped(node, "nn.MultiheadAttention", "other than self-attention, batch first, one embedding size")
+        raise mapper.unmapped(
+            node, "nn.MultiheadAttention", "other than self-attention, batch first, one embedding size"
+        )
     if node.kwargs.get("attn_mask") is not None or node.kwargs.get("key_padding_mask") is not None:
         raise mapper.unmapped(node, "nn.MultiheadAttention", "with a mask")
     x = found[0]
@@ -666,7 +674,9 @@ def _fn_hardtanh(mapper: _Mapper, node: fx.Node) -> Data:
 def _fn_leaky(mapper: _Mapper, node: fx.Node) -> Data:
     x = mapper.one(node)
     slope = _arg(node, 1, "negative_slope", 0.01)
-    return mapper.emit(node, "leaky_relu", {} if slope == 0.01 else {"slope": slope}, (x,), short="leaky_relu", layout=x.layout)
+    return mapper.emit(
+        node, "leaky_relu", {} if slope == 0.01 else {"slope": slope}, (x,), short="leaky_relu", layout=x.layout
+    )
 
 
 def _fn_softmax(mapper: _Mapper, node: fx.Node) -> Data:
@@ -721,7 +731,14 @@ def _fn_mean(mapper: _Mapper, node: fx.Node) -> Data:
     rank = len(mapper.traced.values[node.args[0]].shape)  # type: ignore[index]
     axes = tuple(sorted(int(d) % rank for d in dims))
     if x.layout == "map" and axes == (2, 3):
-        pooled = mapper.emit(node, "global_avgpool", {}, (x,), short="mean", shape=(_sample_shape(mapper.traced.values[node.args[0]])[0], 1, 1))  # type: ignore[index]
+        pooled = mapper.emit(
+            node,
+            "global_avgpool",
+            {},
+            (x,),
+            short="mean",
+            shape=(x.shape[1], 1, 1),
+        )
         if keep:
             return pooled
         return mapper.emit(node, "flatten", {}, (pooled,), short="flatten", layout="vec")
@@ -745,7 +762,9 @@ def _merge(kind: str) -> Callable[[_Mapper, fx.Node], Data]:
     return handler
 
 
-def _with_constant(mapper: _Mapper, node: fx.Node, kind: str, x: Data, constant: list[fx.Node], others: list[Any]) -> Data:
+def _with_constant(
+    mapper: _Mapper, node: fx.Node, kind: str, x: Data, constant: list[fx.Node], others: list[Any]
+) -> Data:
     """`x + p` or `x * p` with p a parameter: a position embedding or a layer scale."""
     params = [c for c in constant if c.op == "get_attr"]
     if len(params) == 1 and len(constant) == 1:
@@ -755,8 +774,8 @@ def _with_constant(mapper: _Mapper, node: fx.Node, kind: str, x: Data, constant:
             return mapper.emit(node, "pos_embedding", {}, (x,), short="pos_embedding", layout="tok")
         if kind == "multiply" and tuple(p.shape) in ((out[-1],), (out[0], 1, 1)):
             return mapper.emit(node, "layer_scale", {}, (x,), short="layer_scale", layout=x.layout)
-    what = f"{_what(node, mapper.traced)} of a computed tensor and {'a constant' if constant else repr(others[0]) if others else 'a constant'}"
-    raise mapper.unmapped(node, what)
+    other = repr(others[0]) if others and not constant else "a constant"
+    raise mapper.unmapped(node, f"{_what(node, mapper.traced)} of a computed tensor and {other}")
 
 
 def _fn_cat(mapper: _Mapper, node: fx.Node) -> Data:
@@ -778,7 +797,9 @@ def _fn_cat(mapper: _Mapper, node: fx.Node) -> Data:
         and dim % rank == 1
     ):
         return mapper.emit(node, "class_token", {}, (values[1],), short="class_token", layout="tok")
-    raise mapper.unmapped(node, "torch.cat", f"along dim {dim} of {', '.join(getattr(v, 'layout', 'a constant') for v in values)}")
+    raise mapper.unmapped(
+        node, "torch.cat", f"along dim {dim} of {', '.join(getattr(v, 'layout', 'a constant') for v in values)}"
+    )
 
 
 def _fn_pieces(mapper: _Mapper, node: fx.Node) -> Pieces:
@@ -796,9 +817,14 @@ def _fn_pieces(mapper: _Mapper, node: fx.Node) -> Pieces:
 def _fn_getitem(mapper: _Mapper, node: fx.Node) -> Data:
     source, index = node.args[0], node.args[1]
     value = mapper.values.get(source)  # type: ignore[arg-type]
-    if isinstance(value, Data) and index == 0 and isinstance(source, fx.Node) and source.op == "call_module":
-        if isinstance(mapper.traced.modules[str(source.target)], nn.MultiheadAttention):
-            return value  # (output, weights)[0]
+    if (
+        isinstance(value, Data)
+        and index == 0
+        and isinstance(source, fx.Node)
+        and source.op == "call_module"
+        and isinstance(mapper.traced.modules[str(source.target)], nn.MultiheadAttention)
+    ):
+        return value  # (output, weights)[0]
     if isinstance(value, Pieces) and isinstance(index, int):
         start, stop = value.ranges[index]
         return _slice(mapper, node, value.source, start, stop)
@@ -818,8 +844,21 @@ def _fn_getitem(mapper: _Mapper, node: fx.Node) -> Data:
                 if (oh, ow) == (h, w):
                     return value
                 return mapper.emit(node, "crop", {"size": _pair((oh, ow))}, (value,), short="crop", layout="map")
-        if value.layout == "tok" and len(parts) == 2 and parts[0] == slice(None) and isinstance(parts[1], int) and rank == 3:
-            return mapper.emit(node, "select_token", {} if parts[1] == 0 else {"index": parts[1]}, (value,), short="select_token", layout="vec")
+        if (
+            value.layout == "tok"
+            and len(parts) == 2
+            and parts[0] == slice(None)
+            and isinstance(parts[1], int)
+            and rank == 3
+        ):
+            return mapper.emit(
+                node,
+                "select_token",
+                {} if parts[1] == 0 else {"index": parts[1]},
+                (value,),
+                short="select_token",
+                layout="vec",
+            )
     raise mapper.unmapped(node, "indexing", f"[{index}] of a {getattr(value, 'layout', 'value')}")
 
 
@@ -836,7 +875,7 @@ def _fn_pad(mapper: _Mapper, node: fx.Node) -> Data:
     mode, value = _arg(node, 2, "mode", "constant"), _arg(node, 3, "value", 0.0)
     if x.layout != "map" or mode != "constant" or value not in (0, 0.0, None) or len(pad) not in (2, 4) or min(pad) < 0:
         raise mapper.unmapped(node, "F.pad", f"{mode} {pad} of a {x.layout}")
-    return mapper.emit(node, "zeropad", {"padding": pad + [0, 0] if len(pad) == 2 else pad}, (x,), short="pad")
+    return mapper.emit(node, "zeropad", {"padding": [*pad, 0, 0] if len(pad) == 2 else pad}, (x,), short="pad")
 
 
 def _fn_conv(mapper: _Mapper, node: fx.Node) -> Data:
@@ -939,6 +978,7 @@ FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
 }
 """torch functions (and Python operators on tensors) that are one layer each, or none (dropout)."""
 
+
 def _fn_stochastic_depth(mapper: _Mapper, node: fx.Node) -> Data:
     if _arg(node, 3, "training", True):
         raise mapper.unmapped(node, "stochastic_depth", "in training mode")
@@ -954,7 +994,9 @@ NAMED_FUNCTIONS: Final[dict[str, Callable[[_Mapper, fx.Node], Any]]] = {
 }
 """Functions of packages archcost does not import (torchvision's), by module and name."""
 
-_RESHAPES: Final = frozenset({"view", "reshape", "permute", "transpose", "contiguous", "flatten", "squeeze", "unsqueeze"})
+_RESHAPES: Final = frozenset(
+    {"view", "reshape", "permute", "transpose", "contiguous", "flatten", "squeeze", "unsqueeze"}
+)
 """Tensor methods that only move values: replayed by :meth:`_Mapper.reshape`."""
 
 METHODS: Final[dict[str, Callable[[_Mapper, fx.Node], Any]]] = {
@@ -1039,14 +1081,18 @@ def _tv_patch_merging(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
         node, "patch_merge", {"h": h}, (x,), short="merge", layout="nhwc", shape=(*grid, 4 * c), path=f"{path}.merge"
     )
     args: dict[str, Any] = {} if m.norm.eps == 1e-5 else {"eps": m.norm.eps}
-    normed = mapper.emit(node, "layernorm", args, (merged,), short="norm", layout="nhwc", shape=(*grid, 4 * c), path=f"{path}.norm")
+    normed = mapper.emit(
+        node, "layernorm", args, (merged,), short="norm", layout="nhwc", shape=(*grid, 4 * c), path=f"{path}.norm"
+    )
     reduce: dict[str, Any] = {"out": m.reduction.out_features}
     if m.reduction.bias is None:
         reduce["bias"] = False
     return mapper.emit(node, "linear", reduce, (normed,), short="reduction", layout="nhwc", path=f"{path}.reduction")
 
 
-def _encoder_layer(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoderLayer, x: Data | None = None, path: str | None = None) -> Data:
+def _encoder_layer(
+    mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoderLayer, x: Data | None = None, path: str | None = None
+) -> Data:
     """nn.TransformerEncoderLayer as its parts: self-attention, two residual adds, two LayerNorms and the MLP."""
     x = mapper.one(node) if x is None else x
     path = str(node.target) if path is None else path
@@ -1063,7 +1109,9 @@ def _encoder_layer(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoderLayer
         raise mapper.unmapped(node, "nn.TransformerEncoderLayer", f"with the activation {act}")
     shape = x.shape[1:]
 
-    def part(kind: str, args: dict[str, Any], inputs: tuple[Data, ...], name: str, out: tuple[int, ...] = shape) -> Data:
+    def part(
+        kind: str, args: dict[str, Any], inputs: tuple[Data, ...], name: str, out: tuple[int, ...] = shape
+    ) -> Data:
         return mapper.emit(node, kind, args, inputs, short=name, layout="tok", shape=out, path=f"{path}.{name}")
 
     def norm(y: Data, name: str, ln: nn.LayerNorm) -> Data:
@@ -1079,9 +1127,20 @@ def _encoder_layer(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoderLayer
 
     def feed_forward(y: Data) -> Data:
         hidden = (shape[0], m.linear1.out_features)
-        y = part("linear", {"out": m.linear1.out_features, **({} if m.linear1.bias is not None else {"bias": False})}, (y,), "linear1", hidden)
+        y = part(
+            "linear",
+            {"out": m.linear1.out_features, **({} if m.linear1.bias is not None else {"bias": False})},
+            (y,),
+            "linear1",
+            hidden,
+        )
         y = part(act_kind, {}, (y,), "activation", hidden)
-        return part("linear", {"out": m.linear2.out_features, **({} if m.linear2.bias is not None else {"bias": False})}, (y,), "linear2")
+        return part(
+            "linear",
+            {"out": m.linear2.out_features, **({} if m.linear2.bias is not None else {"bias": False})},
+            (y,),
+            "linear2",
+        )
 
     if m.norm_first:
         x = part("add", {}, (x, attention(norm(x, "norm1", m.norm1))), "add")
@@ -1098,7 +1157,16 @@ def _encoder(mapper: _Mapper, node: fx.Node, m: nn.TransformerEncoder) -> Data:
     for i, layer in enumerate(m.layers):
         x = _encoder_layer(mapper, node, layer, x, f"{node.target}.layers.{i}")
     if m.norm is not None:
-        x = mapper.emit(node, "layernorm", {} if m.norm.eps == 1e-5 else {"eps": m.norm.eps}, (x,), short="norm", layout="tok", shape=x.shape[1:], path=f"{node.target}.norm")
+        x = mapper.emit(
+            node,
+            "layernorm",
+            {} if m.norm.eps == 1e-5 else {"eps": m.norm.eps},
+            (x,),
+            short="norm",
+            layout="tok",
+            shape=x.shape[1:],
+            path=f"{node.target}.norm",
+        )
     return x
 
 

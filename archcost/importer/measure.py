@@ -44,11 +44,11 @@ class ModuleFigures:
 _ATTENTION_KERNELS = ("_scaled_dot_product_flash_attention_for_cpu",)
 
 
-class _Attention(TorchDispatchMode):
+class _Attention(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Counts the two matmuls (Q·Kᵀ and A·V) of attention kernels that FlopCounterMode misses."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.macs = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -91,7 +91,9 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], source: str = "") -
             out = module(x)
     except Exception as exc:
         detail = " ".join(str(exc).split())[:300]
-        raise SpecError(f"the module fails on a {'×'.join(map(str, input_shape))} input: {detail}", Location(source)) from None
+        raise SpecError(
+            f"the module fails on a {'×'.join(map(str, input_shape))} input: {detail}", Location(source)
+        ) from None
     finally:
         for handle in handles:
             handle.remove()

@@ -45,7 +45,7 @@ def _refuse(source: str, message: str) -> SpecError:
 def import_torchvision() -> types.ModuleType:
     """torchvision, with ``torchvision._meta_registrations`` stubbed only if its real import fails on it."""
     try:
-        import torchvision
+        import torchvision  # type: ignore[import-untyped]
     except RuntimeError as exc:
         if "torchvision::" not in str(exc) and "does not exist" not in str(exc):
             raise
@@ -53,7 +53,8 @@ def import_torchvision() -> types.ModuleType:
             del sys.modules[name]
         sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
         import torchvision
-    return torchvision
+    module: types.ModuleType = torchvision
+    return module
 
 
 class _MetaWeights(TorchFunctionMode):

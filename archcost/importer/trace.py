@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import torch
-import torch.fx as fx
-from torch import nn
+from torch import fx, nn
 
 from archcost.errors import Location, SpecError
 
@@ -102,9 +101,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], source: str) -> Traced
         graph = tracer.trace(model)
     except Exception as exc:
         detail = " ".join(str(exc).split())[:300]
-        raise SpecError(
-            f"torch.fx cannot trace the module: {type(exc).__name__}: {detail}", Location(source)
-        ) from None
+        raise SpecError(f"torch.fx cannot trace the module: {type(exc).__name__}: {detail}", Location(source)) from None
     gm = fx.GraphModule(tracer.root, graph)
     interpreter = _Shapes(gm)
     with torch.no_grad():
