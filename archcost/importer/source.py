@@ -107,6 +107,9 @@ def _torchvision(source: str, name: str) -> Source:
     except Exception:
         crop = None
     module = _on_meta(source, lambda: models.get_model(name))
+    size = getattr(module, "image_size", None)  # ViT: the size it is built for (vit_h_14's default weights differ)
+    if isinstance(size, int):
+        crop = (3, size, size)
     return Source(module, crop, name, f"torchvision {name}", source)
 
 

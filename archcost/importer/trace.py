@@ -66,9 +66,10 @@ class _Tracer(fx.Tracer):
 class _Shapes(fx.Interpreter):
     """Runs the graph on meta tensors and keeps every node's value."""
 
-    def __init__(self, module: fx.GraphModule) -> None:
+    def __init__(self, module: fx.GraphModule, source: str) -> None:
         super().__init__(module)
         self.values: dict[fx.Node, Any] = {}
+        self.source = source
 
     def run_node(self, n: fx.Node) -> Any:
         try:
@@ -77,7 +78,7 @@ class _Shapes(fx.Interpreter):
             detail = " ".join(str(exc).split())[:300]
             raise SpecError(
                 f"torch fails at {n.op} {_target_name(n)} on meta tensors: {type(exc).__name__}: {detail}",
-                Location(layer=scope_of(n) or n.name),
+                Location(self.source, layer=scope_of(n) or n.name),
             ) from None
         self.values[n] = result
         return result
@@ -103,7 +104,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], source: str) -> Traced
         detail = " ".join(str(exc).split())[:300]
         raise SpecError(f"torch.fx cannot trace the module: {type(exc).__name__}: {detail}", Location(source)) from None
     gm = fx.GraphModule(tracer.root, graph)
-    interpreter = _Shapes(gm)
+    interpreter = _Shapes(gm, source)
     with torch.no_grad():
         interpreter.run(torch.empty(1, *input_shape, device="meta"))
     return Traced(graph, interpreter.values, dict(model.named_modules()), source)
