@@ -378,6 +378,17 @@ def test_torchvision_every_classification_model(name: str) -> None:
     _check_torchvision(name)
 
 
+@pytest.mark.parametrize("name", ["resnet18", "mobilenetv3_small_100", "deit_tiny_patch16_224"])
+def test_timm_sample(name: str) -> None:
+    pytest.importorskip("timm")
+    loaded = load(f"timm:{name}")
+    assert loaded.input == (3, 224, 224)  # pretrained_cfg's input_size
+    params, macs, output = torch_figures(loaded.module, loaded.input)
+    result = import_module(loaded.module, loaded.input, name=name, title=name, reference=f"timm:{name}")
+    analysis = engine.analyze(spec.load_text(result.text, f"{name}.yaml"))
+    assert (analysis.totals.params, analysis.totals.macs, analysis.output.output_shape) == (params, macs, output)
+
+
 def test_show_does_not_import_torch() -> None:
     code = "import sys; from archcost.cli import main; main(['show', 'lenet5']); assert 'torch' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)

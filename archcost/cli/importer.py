@@ -19,7 +19,7 @@ from archcost.cli.options import InputOption
     epilog=examples(
         "archcost import torchvision:resnet50 -o resnet50.yaml",
         "archcost import timm:resnet18 -o r18.yaml --input 3x160x160",
-        "archcost import my_model.py:Net -o net.yaml --input 3x32x32 --name net",
+        "archcost import torchvision:mobilenet_v3_small -o small.yaml --input 3x160x160 --name small",
     ),
     short_help="write a spec from a torch module (torchvision, timm or your own); its figures equal the module's",
 )
@@ -33,7 +33,7 @@ def import_(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="FILE.yaml", help="the spec file to write", show_default=False)
+        str, typer.Option("--output", "-o", metavar="FILE.yaml", help="the spec file to write", show_default=False)
     ],
     input_: InputOption = None,
     name: Annotated[
@@ -48,7 +48,8 @@ def import_(
     from archcost.cli.options import parse_input
     from archcost.errors import Location, SpecError
 
-    outputs.check_output(output, spec=True)  # before the slow part
+    target = Path(output)
+    outputs.check_output(target, spec=True)  # before the slow part
     shape = parse_input(input_)
     if name is not None and (not name.strip() or not name.isprintable()):
         raise SpecError(f"--name {name!r}: expected a printable, non-empty name", Location("--name"))
@@ -57,7 +58,7 @@ def import_(
     except ImportError:
         raise SpecError("needs torch, not installed here: pip install 'archcost[torch]'", Location(source)) from None
     imported = importer.import_source(source, shape, name)
-    outputs.write_atomic(output, imported.text, spec=True)
+    outputs.write_atomic(target, imported.text, spec=True)
     totals = imported.analysis.totals
     for note in imported.notes:
         echo(f"note: {note}", err=True)

@@ -210,9 +210,11 @@ class _Mapper:
 
     def run(self) -> Graph:
         for node in self.traced.graph.nodes:
-            if node.op == "placeholder":
-                if self.graph.input_shape:
+            if node.op == "placeholder" and self.graph.input_shape:
+                if isinstance(self.traced.values[node], torch.Tensor):
                     raise self.fail(node, "a module with several inputs")
+                self.values[node] = None  # an optional argument left at its default (a mask: None)
+            elif node.op == "placeholder":
                 shape = _sample_shape(self.traced.values[node])
                 self.graph.input_shape = shape
                 self.values[node] = Data(INPUT, _layout_of(shape), (1, *shape))
@@ -245,7 +247,10 @@ class _Mapper:
                 raise self.unmapped(node, _what(node, self.traced))
             return fn(self, node)
         if node.op == "call_method":
-            source = self.values.get(node.args[0]) if node.args and isinstance(node.args[0], fx.Node) else None
+            first = node.args[0] if node.args and isinstance(node.args[0], fx.Node) else None
+            source = self.values.get(first) if first is not None else None
+            if isinstance(source, Pending) and node.target not in _RESHAPES and first is not None:
+                raise self.fail(node, f"{_what(node, self.traced)} on a tensor reshaped to {self.shape_text(first)}")
             if isinstance(source, Pending) or (isinstance(source, Data) and node.target in _RESHAPES):
                 return self.reshape(node, source)
             method = METHODS.get(str(node.target))
@@ -766,13 +771,18 @@ def _with_constant(
     mapper: _Mapper, node: fx.Node, kind: str, x: Data, constant: list[fx.Node], others: list[Any]
 ) -> Data:
     """`x + p` or `x * p` with p a parameter: a position embedding or a layer scale."""
-    params = [c for c in constant if c.op == "get_attr"]
-    if len(params) == 1 and len(constant) == 1:
-        p = mapper.traced.values[params[0]]
+    tensors = [c for c in constant if isinstance(mapper.traced.values[c], torch.Tensor)]
+    if len(tensors) == 1 and len(constant) == 1:  # a parameter, or a view of one (timm: gamma.reshape(1, -1, 1, 1))
+        p = mapper.traced.values[tensors[0]]
         out = _sample_shape(mapper.traced.values[node])
-        if kind == "add" and x.layout == "tok" and tuple(p.shape) in ((1, *out), out):
+        shape = tuple(int(d) for d in p.shape)
+        while len(shape) > 1 and shape[0] == 1 and len(shape) > len(out):
+            shape = shape[1:]
+        if kind == "add" and x.layout == "tok" and shape == out:
             return mapper.emit(node, "pos_embedding", {}, (x,), short="pos_embedding", layout="tok")
-        if kind == "multiply" and tuple(p.shape) in ((out[-1],), (out[0], 1, 1)):
+        channels = out[0] if x.layout == "map" else out[-1]
+        per_channel = (channels, 1, 1) if x.layout == "map" else (channels,)
+        if kind == "multiply" and shape in (per_channel, (channels,) if x.layout != "map" else per_channel):
             return mapper.emit(node, "layer_scale", {}, (x,), short="layer_scale", layout=x.layout)
     other = repr(others[0]) if others and not constant else "a constant"
     raise mapper.unmapped(node, f"{_what(node, mapper.traced)} of a computed tensor and {other}")
@@ -917,6 +927,20 @@ def _fn_layer_norm(mapper: _Mapper, node: fx.Node) -> Data:
     return mapper.emit(node, "layernorm", args, (x,), short="layer_norm", layout=x.layout)
 
 
+def _fn_batch_norm(mapper: _Mapper, node: fx.Node) -> Data:
+    """F.batch_norm at inference with running statistics (timm's BatchNormAct2d)."""
+    x = mapper.one(node)
+    mean, var = _arg(node, 1, "running_mean"), _arg(node, 2, "running_var")
+    weight, bias = _arg(node, 3, "weight"), _arg(node, 4, "bias")
+    training, eps = _arg(node, 5, "training", False), _arg(node, 7, "eps", 1e-5)
+    if training or mean is None or var is None or (weight is None) != (bias is None):
+        raise mapper.unmapped(node, "F.batch_norm", "without running statistics or in training mode")
+    args: dict[str, Any] = {} if eps == 1e-5 else {"eps": eps}
+    if weight is None:
+        args["affine"] = False
+    return mapper.emit(node, "batchnorm", args, (x,), short="batch_norm", layout=x.layout)
+
+
 def _fn_interpolate(mapper: _Mapper, node: fx.Node) -> Data:
     x = mapper.one(node)
     mode = _arg(node, 3, "mode", "nearest")
@@ -972,6 +996,7 @@ FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
     F.linear: _fn_linear,
     F.interpolate: _fn_interpolate,
     F.layer_norm: _fn_layer_norm,
+    F.batch_norm: _fn_batch_norm,
     torch.reshape: _fn_reshape,
     torch.permute: _fn_reshape,
     torch.transpose: _fn_reshape,
@@ -1051,6 +1076,30 @@ def _whole_window(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
 def _whole_merge(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
     x = mapper.one(node)
     return mapper.emit(node, "patch_merge", {"h": m.grid[0]}, (x,), short="patch_merge", layout="tok")
+
+
+def _none(mapper: _Mapper, value: Any) -> bool:
+    """`value` is None or False, or a node that was when traced (an optional argument left at its default)."""
+    if isinstance(value, fx.Node):
+        value = mapper.traced.values.get(value)
+    return value is None or value is False
+
+
+def _timm_attention(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
+    """timm's vision-transformer Attention: packed qkv linear, optional q/k norms, output projection."""
+    x = mapper.one(node)
+    if x.layout != "tok" or not isinstance(m.q_norm, nn.Identity) or not isinstance(m.k_norm, nn.Identity):
+        raise mapper.unmapped(node, "timm Attention", "with q/k normalisation")
+    if any(not _none(mapper, v) for v in [*node.args[1:], *node.kwargs.values()]):
+        raise mapper.unmapped(node, "timm Attention", "with a mask")
+    if getattr(m, "norm", None) is not None and not isinstance(m.norm, nn.Identity):
+        raise mapper.unmapped(node, "timm Attention", "with a norm after attention")
+    args: dict[str, Any] = {"heads": m.num_heads}
+    if m.qkv.bias is None:
+        args["qkv_bias"] = False
+    if m.proj.bias is None:
+        args["proj_bias"] = False
+    return mapper.emit(node, "attention", args, (x,), short="attn", layout="tok")
 
 
 def _tv_window(mapper: _Mapper, node: fx.Node, m: Any) -> Data:
@@ -1180,6 +1229,8 @@ WHOLE_MODULES: Final[dict[str, Callable[[_Mapper, fx.Node, Any], Any]]] = {
     "archcost.layers.torch_tokens.PatchMerging": _whole_merge,
     "torchvision.models.swin_transformer.ShiftedWindowAttention": _tv_window,
     "torchvision.models.swin_transformer.PatchMerging": _tv_patch_merging,
+    "timm.models.vision_transformer.Attention": _timm_attention,
+    "timm.layers.attention.Attention": _timm_attention,
 }
 """Modules mapped as a whole, by class (see :data:`archcost.importer.trace.WHOLE`)."""
 

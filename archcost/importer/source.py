@@ -4,10 +4,12 @@
 Owns :func:`load`. torchvision's import on a CPU build of torch whose compiled torchvision operators do not
 match fails with a RuntimeError from ``torchvision._meta_registrations``; only then is that one module
 stubbed (the models never call those operators) and the import tried again — docs/import.md says so.
+timm imports torchvision, so a timm SOURCE goes through the same import first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -114,6 +116,8 @@ def _torchvision(source: str, name: str) -> Source:
 
 
 def _timm(source: str, name: str) -> Source:
+    with contextlib.suppress(ImportError):
+        import_torchvision()  # timm imports torchvision: with the stub if it needs it
     try:
         import timm
     except ImportError:

@@ -48,6 +48,8 @@ WHOLE: Final = frozenset(
         "archcost.layers.torch_tokens.PatchMerging",
         "torchvision.models.swin_transformer.ShiftedWindowAttention",
         "torchvision.models.swin_transformer.PatchMerging",
+        "timm.models.vision_transformer.Attention",
+        "timm.layers.attention.Attention",
     }
 )
 """Modules outside ``torch.nn`` that are mapped as a whole (:mod:`.mapping` knows what they compute)
