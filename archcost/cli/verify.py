@@ -17,7 +17,7 @@ from archcost.errors import Location, SpecError
     epilog=examples(
         "archcost verify resnet50",
         "archcost verify --all --memory --batch 2",
-        "archcost verify resnet50 --against torchvision:resnet50",
+        "archcost verify resnet50 --set v15=true --against torchvision:resnet50",
         "archcost verify my_net.yaml --against my_model.py:Net --input 3x64x64",
     ),
     short_help="cross-check every figure against torch + fvcore; exit 1 on a mismatch",
