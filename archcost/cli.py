@@ -252,7 +252,7 @@ def catalog_entries(index: Path | None = None) -> list[report.CatalogEntry]:
 
 def catalog_index() -> str:
     """The bundled index's text: every bundled spec's `list` entry, computed now, and the fingerprint of the
-    files it was computed from. Regenerate it with `ARCHCOST_UPDATE_GOLDEN=1 python3 -m pytest tests/test_list.py`."""
+    files it was computed from. Regenerate it with `python3 -m pytest -m golden --update-golden`."""
     entries = [_catalog_entry(name) for name in spec.bundled_names()]
     about = (
         "archcost list's entries, computed from the bundled specs and archcost's modules with this fingerprint; "

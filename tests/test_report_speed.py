@@ -52,8 +52,7 @@ def test_names_that_need_escaping() -> None:
     layers = tuple(
         replace(
             layer,
-            name=renamed[layer.name],
-            kind=odd[(i + 3) % len(odd)],
+            name=renamed[layer.name],  # kinds come from the catalog: only names and titles are user text
             inputs=tuple(renamed.get(name, name) for name in layer.inputs),
         )
         for i, layer in enumerate(a.layers)
