@@ -26,12 +26,19 @@ class Limits:
     """Leaf layers: over 200 times the largest bundled network (864); a few seconds and 200 MB to reach."""
     max_repeat: int = 100_000
     max_nesting: int = 64
-    max_steps: int = 1_000_000
-    """Expansion steps: every layer, container, block call and repetition entered and every `when`
-    tested, so that work which makes no layers (switched off, empty, repeated) is bounded too."""
-    max_name_chars: int = 20_000_000
-    """Characters of all layer names (full dotted paths) together: 200,000 layers of 100 characters.
-    Long names times repeats would otherwise fill the memory (a 60 KB spec asked for 9 GB)."""
+
+    @property
+    def max_steps(self) -> int:
+        """Expansion steps, five per allowed layer (1,000,000): every layer, container, block call and
+        repetition entered and every `when` tested, so that work which makes no layers (switched off,
+        empty, repeated) is bounded too. Bundled and synthetic specs take 1 to 2.5 steps per layer."""
+        return 5 * self.max_layers
+
+    @property
+    def max_name_chars(self) -> int:
+        """Characters of all layer names (full dotted paths) together, 100 per allowed layer (20,000,000).
+        Long names times repeats would otherwise fill the memory (a 60 KB spec asked for 9 GB)."""
+        return 100 * self.max_layers
 
 
 @dataclass(slots=True)
