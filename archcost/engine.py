@@ -36,9 +36,10 @@ class Limits:
 
     @property
     def max_name_chars(self) -> int:
-        """Characters of all layer names (full dotted paths) together, 100 per allowed layer (20,000,000).
-        Long names times repeats would otherwise fill the memory (a 60 KB spec asked for 9 GB)."""
-        return 100 * self.max_layers
+        """Characters of all layer names (full dotted paths) together, 256 per allowed layer (51,200,000;
+        a path 64 levels deep of three-character names is 255). Long names times repeats would otherwise
+        fill the memory (a 60 KB spec asked for 9 GB)."""
+        return 256 * self.max_layers
 
 
 @dataclass(slots=True)

@@ -123,7 +123,7 @@ def limits_table() -> str:
         f"| copies made by one `repeat` | {limits.max_repeat:,} | `engine.Limits.max_repeat` |",
         f"| nesting depth | {limits.max_nesting:,} | `engine.Limits.max_nesting` |",
         f"| expansion steps (5 per allowed layer) | {limits.max_steps:,} | `engine.Limits.max_steps` |",
-        f"| characters of all layer names together (100 per allowed layer) | {limits.max_name_chars:,} "
+        f"| characters of all layer names together (256 per allowed layer) | {limits.max_name_chars:,} "
         "| `engine.Limits.max_name_chars` |",
         f"| size of a spec file | {spec.MAX_SPEC_BYTES // 2**20} MiB | `spec.MAX_SPEC_BYTES` |",
         f"| YAML nodes, aliases expanded | {spec.MAX_YAML_NODES:,} | `spec.MAX_YAML_NODES` |",

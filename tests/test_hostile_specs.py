@@ -194,7 +194,7 @@ def test_long_names_repeated_stay_within_memory(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr[-2000:]
     lines = done.stderr.splitlines()
-    assert len(lines) == 1 and "layer names together are longer than 20,000,000 characters" in lines[0], lines
+    assert len(lines) == 1 and "layer names together are longer than 51,200,000 characters" in lines[0], lines
     assert f"{path}:6:" in lines[0]
 
 
