@@ -425,6 +425,7 @@ def cmd_verify(o: argparse.Namespace) -> None:
     from rich.markup import escape
 
     from archcost import torchcheck  # imports torch and fvcore only when verify runs
+    from archcost.report import verify as verify_report
 
     refs = list(dict.fromkeys([*(spec.bundled_names() if o.all else []), *(o.specs or [])]))  # each once
     if not refs:
@@ -443,15 +444,15 @@ def cmd_verify(o: argparse.Namespace) -> None:
         results.append(result)
         if table:
             if result.mismatches or (o.all_rows and result.layers):
-                console.print(torchcheck.table(result, all_rows=o.all_rows))
+                console.print(verify_report.table(result, all_rows=o.all_rows))
             if result.failure is None:
-                console.print(torchcheck.unsupported_line(result), highlight=False, soft_wrap=True)
-            console.print(torchcheck.verdict(result), highlight=False, soft_wrap=True)
+                console.print(verify_report.unsupported_line(result), highlight=False, soft_wrap=True)
+            console.print(verify_report.verdict(result), highlight=False, soft_wrap=True)
         if o.memory:
             check = torchcheck.verify_memory(analysis, device=o.device)
             memory_checks.append(check)
             if table:
-                console.print(torchcheck.memory_verdict(check), highlight=False, soft_wrap=True)
+                console.print(verify_report.memory_verdict(check), highlight=False, soft_wrap=True)
     checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if o.memory else [None] * len(results)
     failed = [
         r.name

@@ -101,7 +101,7 @@ def test_formats(fmt: str) -> None:
         rows = list(csv.DictReader(io.StringIO(out)))
         assert [int(r["macs"]) for r in rows] == [totals[n]["macs"] for n in NETS]
     elif fmt == "markdown":
-        assert out.startswith("| label |") and out.count("\n| ") == len(NETS)  # header, separator, rows
+        assert out.startswith("| network |") and out.count("\n| ") == len(NETS)  # header, separator, rows
         assert f"{totals['resnet152']['macs']:,}" in out
     else:
         assert "×1" in out and "ResNet-152" in out and "top-1 err" in out

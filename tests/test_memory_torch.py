@@ -23,6 +23,7 @@ from tests.conftest import AnalyzeYaml
 torch = pytest.importorskip("torch")
 
 from archcost import torchcheck  # noqa: E402
+from archcost.report import verify as verify_report  # noqa: E402
 
 BUDGET = 2 * 2**30
 """Saved bytes above which a bundled spec is measured at a smaller input (halved until under):
@@ -261,7 +262,7 @@ def test_a_wrong_rule_is_reported(analyze_yaml: AnalyzeYaml, monkeypatch: pytest
     assert not check.ok
     assert check.layers == (("pool", 512, 1024),)
     assert check.in_place == ()  # the build followed the (wrong) analysis: dropout out of place
-    line = torchcheck.memory_verdict(check)
+    line = verify_report.memory_verdict(check)
     assert line.startswith("[bold red]✗ hand[/]") and "+512 B (+6.639%" in line and "pool: 512 ≠ 1,024 B" in line
 
 
@@ -280,7 +281,7 @@ def test_cpu_has_no_cuda_peak(analyze_yaml: AnalyzeYaml) -> None:
     data = check.as_dict()
     assert data["saved_activation_bytes"] == {"analytic": 7712, "measured": 7712, "difference": 0, "relative": 0.0}
     assert data["ok"] is True and data["cuda"] is None
-    line = torchcheck.memory_verdict(check)
+    line = verify_report.memory_verdict(check)
     assert line.startswith("[green]✓ hand[/]") and "(7,712 B), torch 7,712 B: equal" in line and "no CUDA" in line
 
 

@@ -27,6 +27,7 @@ from tests.conftest import AnalyzeYaml
 torch = pytest.importorskip("torch")
 
 from archcost import torchcheck  # noqa: E402
+from archcost.report import verify as verify_report  # noqa: E402
 
 BUDGET = 50_000_000
 """Analytic peak bytes above which a bundled spec is measured at a halved input (until under),
@@ -144,6 +145,6 @@ def test_verify_memory_reports_the_peak(analyze_yaml: AnalyzeYaml) -> None:
     check = torchcheck.verify_memory(analyze_yaml(HAND, batch=3))
     assert check.peak is not None and check.peak_ok is True
     assert check.as_dict()["peak_inference_bytes"]["analytic"] == 9216
-    line = torchcheck.memory_verdict(check)
+    line = verify_report.memory_verdict(check)
     assert "inference peak" in line and "torch's live storages 9,216 B: equal" in line
     assert torchcheck.verify_memory(analyze_yaml(HAND, batch=3), peak=False).peak_ok is None

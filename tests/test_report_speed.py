@@ -14,6 +14,8 @@ import pytest
 
 from archcost import engine, memory, report, spec
 from archcost.engine import Analysis
+from archcost.report import show, writers
+from archcost.report.columns import Style
 
 
 @cache
@@ -91,9 +93,14 @@ def test_json_layout_is_one_layer_a_line() -> None:
     ],
 )
 def test_dumps_is_json(value: Any) -> None:
-    assert json.loads(report._dumps(value)) == json.loads(json.dumps(value))
+    assert json.loads(writers.dumps(value)) == json.loads(json.dumps(value))
 
 
 def test_csv_and_markdown_without_depth_are_the_rows() -> None:
+    """Without --depth the writers read the layers themselves: the same text as from their rows."""
     a = _analysis("densenet121")
-    assert [report._cells(layer) for layer in a.layers] == [report._cells(row) for row in report.rows(a)]
+    columns = show.layer_columns(a)
+    for style in Style:
+        assert [[c.text(layer, style) for c in columns] for layer in a.layers] == [
+            [c.text(row, style) for c in columns] for row in report.rows(a)
+        ]

@@ -6,6 +6,8 @@
 * :mod:`.verify`: that module profiled with fvcore, every layer's figures against the analysis;
 * :mod:`.measure`: memory measured on the build (saved for backward, the inference peak);
 * :mod:`.support`: install check, devices.
+
+Its results are rendered by :mod:`archcost.report.verify`; nothing here imports report.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from archcost.torchcheck.measure import (
     observed_in_place,
     verify_memory,
 )
-from archcost.torchcheck.render import memory_verdict, table, unsupported_line, verdict
 from archcost.torchcheck.support import INSTALL_HINT, MissingExtraError, require, resolve_device
 from archcost.torchcheck.verify import (
     FIGURES,
@@ -58,13 +59,9 @@ __all__ = [
     "materialize",
     "measure_peak_inference",
     "measure_saved",
-    "memory_verdict",
     "observed_in_place",
     "require",
     "resolve_device",
-    "table",
-    "unsupported_line",
-    "verdict",
     "verify",
     "verify_memory",
 ]

@@ -1,15 +1,30 @@
-"""Text for ``archcost verify``'s results (moving to :mod:`archcost.report`)."""
+"""``archcost verify``: a torch + fvcore cross-check's results as a rich table and verdict lines.
+
+The verdict lines are rich markup (their marks are coloured); every piece of spec text in them is
+escaped, so a name like ``[bold]`` prints as written. torchcheck's result types are read here, never
+the other way round: torchcheck does not import report. Neither this module nor torchcheck's result
+modules import torch; rich is imported when a table is built.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Final
-
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Final
 
 from archcost import units
+from archcost.report.writers import printable
 from archcost.torchcheck.measure import MEMORY_TOLERANCE, MemoryCheck
 from archcost.torchcheck.verify import FIGURES, Check, VerifyResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def escape(text: str) -> str:
+    """Spec text inside rich markup: brackets escaped, lone surrogates written as ``\\ud800``."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(printable(text))
+
 
 _HEADINGS: Final = {
     "shape": "Output",
@@ -35,6 +50,8 @@ def _cell(check: Check[Any]) -> str:
 def table(result: VerifyResult, *, all_rows: bool = False) -> Table:
     """The layers that differ (every layer with `all_rows`) and the totals, each figure as
     ``analytic`` when it agrees and ``analytic ≠ measured`` when it does not."""
+    from rich.table import Table
+
     shown = result.layers if all_rows else result.mismatches
     which = "every layer" if all_rows else f"{len(shown)} layer(s) that differ"
     out = Table(

@@ -1,0 +1,372 @@
+"""``archcost show``: one analysis as a rich table with a summary, JSON, CSV or Markdown, and ``--explain``.
+
+Every column names its convention: MACs (multiply-accumulates, bias excluded), FLOPs (2 per MAC plus
+element-wise work), activations (output elements per sample), memory in bytes at the batch and dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from archcost import units
+from archcost.engine import Analysis, LayerResult
+from archcost.memory import OPTIMIZER_STATES, Fit, Memory
+from archcost.report import columns as col
+from archcost.report import terminal, writers
+from archcost.report.columns import Column
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+class Row(NamedTuple):
+    """One report row: a leaf layer, or with ``--depth`` a group of them summed.
+
+    This module's records are named tuples, not dataclasses: five frozen dataclasses took 3 ms of its import.
+    """
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    flops: int
+    activations: int
+    rf: tuple[int, int]
+    layers: int = 1
+    buffers: int = 0
+    saved_bytes: int = 0
+
+
+def rows(analysis: Analysis, depth: int | None = None, saved: Mapping[str, int] | None = None) -> list[Row]:
+    """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level.
+
+    `saved` gives each layer's bytes saved for backward (training), summed like the other figures.
+    """
+    saved = saved or {}
+    if depth is None:
+        return [_leaf_row(layer, saved) for layer in analysis.layers]
+    groups: dict[str, list[LayerResult]] = {}
+    for layer in analysis.layers:
+        key = ".".join(layer.name.split(".")[:depth])
+        groups.setdefault(key, []).append(layer)
+    return [_group_row(key, members, saved) for key, members in groups.items()]
+
+
+def _leaf_row(layer: LayerResult, saved: Mapping[str, int]) -> Row:
+    return Row(
+        layer.name,
+        layer.kind,
+        layer.output_shape,
+        layer.params,
+        layer.macs,
+        layer.flops,
+        layer.activations,
+        layer.rf,
+        buffers=layer.buffers,
+        saved_bytes=saved.get(layer.name, 0),
+    )
+
+
+def _group_row(key: str, members: Sequence[LayerResult], saved: Mapping[str, int]) -> Row:
+    if len(members) == 1 and members[0].name == key:
+        return _leaf_row(members[0], saved)
+    last = members[-1]
+    return Row(
+        name=key,
+        kind=f"{len(members)} layers",
+        output_shape=last.output_shape,
+        params=sum(m.params for m in members),
+        macs=sum(m.macs for m in members),
+        flops=sum(m.flops for m in members),
+        activations=sum(m.activations for m in members),
+        rf=last.rf,
+        layers=len(members),
+        buffers=sum(m.buffers for m in members),
+        saved_bytes=sum(saved.get(m.name, 0) for m in members),
+    )
+
+
+def totals_row(analysis: Analysis, mem: Memory | None = None) -> Row:
+    """The totals as a row (the table's footer, the CSV and Markdown last line): the output's shape and field."""
+    t = analysis.totals
+    return Row(
+        "total",
+        "",
+        analysis.output.output_shape,
+        t.params,
+        t.macs,
+        t.flops,
+        t.activations,
+        analysis.output.rf,
+        len(analysis.layers),
+        t.buffers,
+        mem.saved_activation_bytes if mem else 0,
+    )
+
+
+def memory(analysis: Analysis) -> dict[str, int]:
+    """Bytes at the analysis' batch and dtype: weights, buffers and all layer outputs."""
+    size = units.DTYPE_BYTES[analysis.dtype]
+    t = analysis.totals
+    return {
+        "param_bytes": t.params * size,
+        "buffer_bytes": t.buffers * size,
+        "activation_bytes": t.activations * analysis.batch * size,
+    }
+
+
+# ---------------------------------------------------------------------------- columns
+
+
+def layer_columns(analysis: Analysis, *, buffers: bool = True, saved: bool = True) -> list[Column[Any]]:
+    """The columns of a layer row, in every format: figures per sample, memory at the batch and dtype.
+
+    `buffers` and `saved` keep the buffer and saved-for-backward columns (the table shows them only
+    when the network has buffers, and saved bytes only with ``--train``).
+    """
+    size = units.DTYPE_BYTES[analysis.dtype]
+    output_size = analysis.batch * size
+    out: list[Column[Any]] = [
+        col.text("name", "layer"),
+        col.text("kind", "kind"),
+        col.shape("output_shape", "output (C×H×W)"),
+        col.count("params", "params", blank_zero=True),
+        col.count("macs", "MACs", blank_zero=True),
+        col.count("flops", "FLOPs", blank_zero=True),
+        col.count("activations", "activations"),
+        Column("receptive_field", "RF", lambda r: list(r.rf), col.field_cell, "right"),
+        col.size("weight_bytes", "weight mem", lambda r: r.params * size, blank_zero=True),
+        col.size("output_bytes", "output mem", lambda r: r.activations * output_size),
+    ]
+    if buffers:
+        out.append(col.size("buffer_bytes", "buffer mem", lambda r: r.buffers * size, blank_zero=True))
+    if saved:
+        out.append(col.size("saved_bytes", "saved mem", lambda r: getattr(r, "saved_bytes", 0), blank_zero=True))
+    return out
+
+
+_JSON_EXTRAS: tuple[Column[Any], ...] = (
+    Column("inputs", "inputs", lambda r: list(r.inputs), col.text_cell),
+    col.count("buffers", "buffers"),
+    Column("jump", "jump", lambda r: list(r.jump), col.field_cell, "right"),
+    Column("line", "line", lambda r: r.loc.line, col.plain_count_cell, "right"),
+)
+"""What JSON adds to a leaf layer's columns: its inputs, buffers, the jump of its field, its line in the spec."""
+
+
+# ---------------------------------------------------------------------------- table
+
+
+def title(analysis: Analysis) -> str:
+    """The network, its input, batch and dtype: the heading of every format."""
+    return f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {analysis.batch}, {analysis.dtype}"
+
+
+def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False, mem: Memory | None = None) -> Table:
+    """A rich table, one row per layer (or group), totals at the bottom.
+
+    Memory columns are bytes at the analysis' batch and dtype; with `mem` from a training
+    analysis (`--train`), a column shows what each layer saves for backward.
+    """
+    columns = layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=mem is not None)
+    return terminal.table(
+        columns,
+        rows(analysis, depth, mem.saved_by_layer if mem else None),
+        title=title(analysis),
+        footer=totals_row(analysis, mem),
+        exact=exact,
+        styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
+    )
+
+
+def summary(analysis: Analysis, mem: Memory | None = None, *, train: bool = False, fit: Fit | None = None) -> list[str]:
+    """The totals in exact integers, the memory figures with their meanings, and the fit."""
+    t = analysis.totals
+    lines = [
+        f"params       {units.exact(t.params):>16}  trainable (weights, biases, norm γ/β); "
+        f"buffers {units.exact(t.buffers)}",
+        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of conv/linear, bias excluded "
+        "(the papers' mult-adds)",
+        f"FLOPs        {units.exact(t.flops):>16}  2 per MAC + bias adds + element-wise ops",
+        f"activations  {units.exact(t.activations):>16}  output elements of all layers, per sample",
+        f"depth {analysis.weighted_depth} weighted layers (conv + linear) · receptive field of the output "
+        f"{units.receptive_field(analysis.output.rf)} px",
+    ]
+    if mem is None:
+        return lines
+    alive = ", ".join(
+        f"{name} {units.human_bytes(e * mem.batch * units.DTYPE_BYTES[mem.dtype])}" for name, e in mem.peak_alive
+    )
+    lines += [
+        f"memory at batch {mem.batch}, {mem.dtype} (KiB, MiB, GiB are powers of 1024):",
+        _mem_line("weights", mem.param_bytes, "params × bytes per element"),
+        _mem_line("buffers", mem.buffer_bytes, "running statistics of batch norm"),
+        _mem_line("all outputs", mem.activation_bytes, "every layer's output at once: an upper bound, no reuse"),
+        _mem_line(
+            "peak inference",
+            mem.peak_inference_bytes,
+            f"activations alive at once at {mem.peak_layer} (each kept until its last consumer; "
+            "in-place activations reuse their input)",
+        ),
+        f"{'':18}alive there: {alive}",
+        _mem_line("inference total", mem.inference_bytes, "weights + buffers + peak inference"),
+    ]
+    if train:
+        states = OPTIMIZER_STATES[mem.optimizer]
+        lines += [
+            f"training step ({mem.optimizer}):",
+            _mem_line("gradients", mem.gradient_bytes, "one per parameter"),
+            _mem_line("optimizer state", mem.optimizer_bytes, f"{mem.optimizer}: {states} per parameter"),
+            _mem_line(
+                "saved for backward",
+                mem.saved_activation_bytes,
+                "what autograd keeps from forward (docs/conventions.md)",
+            ),
+            _mem_line("backward transient", mem.backward_transient_bytes, "the largest output + input gradient pair"),
+            _mem_line(
+                "training total", mem.training_bytes, "weights + buffers + gradients + optimizer + saved + transient"
+            ),
+        ]
+    if fit is not None:
+        lines.append(
+            f"fits in {units.human_bytes(fit.budget)} ({units.exact(fit.budget)} B): "
+            f"inference batch ≤ {units.exact(fit.inference_batch)}; "
+            f"training batch ≤ {units.exact(fit.training_batch)} ({mem.optimizer})"
+        )
+    return [writers.printable(line) for line in lines]
+
+
+def _mem_line(label: str, value: int, meaning: str) -> str:
+    return f"  {label:<18}{units.human_bytes(value):>10}  {meaning}"
+
+
+def explain(analysis: Analysis) -> Iterable[str]:
+    """Each layer's arithmetic, the way a lecture writes it (shapes H×W×C)."""
+    yield writers.printable(
+        f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
+    )
+    for layer in analysis.layers:
+        yield writers.printable(f"{layer.name}: {layer.explain}")
+    t = analysis.totals
+    yield f"total: params = {units.exact(t.params)}; MACs = {units.exact(t.macs)}; FLOPs = {units.exact(t.flops)}"
+
+
+# ---------------------------------------------------------------------------- machine formats
+
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv and linear layers, bias excluded",
+    "flops": "2 per MAC + bias adds + element-wise operations (docs/conventions.md)",
+    "activations": "output elements of every layer, one sample",
+}
+
+
+def to_dict(
+    analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+) -> dict[str, Any]:
+    """The JSON contract (design README): name, input, batch, dtype, totals, layers."""
+    t = analysis.totals
+    data: dict[str, Any] = {
+        "name": analysis.name,
+        "title": analysis.title,
+        "input": list(analysis.input),
+        "batch": analysis.batch,
+        "dtype": analysis.dtype,
+        "settings": dict(analysis.settings),
+        "conventions": CONVENTIONS,
+        "totals": {
+            "params": t.params,
+            "macs": t.macs,
+            "flops": t.flops,
+            "activations": t.activations,
+            "buffers": t.buffers,
+            **memory(analysis),
+            **(_memory_dict(mem) if mem else {}),
+            "weighted_depth": analysis.weighted_depth,
+            "receptive_field": list(analysis.output.rf),
+        },
+        "layers": _layer_dicts(analysis, mem),
+    }
+    if fit is not None:
+        data["fit"] = {
+            "budget_bytes": fit.budget,
+            "max_batch_inference": fit.inference_batch,
+            "max_batch_training": fit.training_batch,
+        }
+    if depth is not None:
+        group_columns = [*layer_columns(analysis), col.count("layers", "layers")]
+        data["groups"] = writers.json_rows(group_columns, rows(analysis, depth, mem.saved_by_layer if mem else None))
+    return data
+
+
+def _layer_dicts(analysis: Analysis, mem: Memory | None) -> list[dict[str, Any]]:
+    """Each leaf layer's entry in the JSON: its columns and the extras."""
+    saved = mem.saved_by_layer if mem else {}
+    columns = [*layer_columns(analysis, saved=False), *_JSON_EXTRAS]
+    entries = writers.json_rows(columns, analysis.layers)
+    for entry in entries:
+        entry["saved_bytes"] = saved.get(entry["name"], 0)
+    return entries
+
+
+def _memory_dict(mem: Memory) -> dict[str, Any]:
+    return {
+        "peak_inference_bytes": mem.peak_inference_bytes,
+        "peak_inference_layer": mem.peak_layer,
+        "inference_bytes": mem.inference_bytes,
+        "optimizer": mem.optimizer,
+        "gradient_bytes": mem.gradient_bytes,
+        "optimizer_bytes": mem.optimizer_bytes,
+        "saved_activation_bytes": mem.saved_activation_bytes,
+        "backward_transient_bytes": mem.backward_transient_bytes,
+        "training_bytes": mem.training_bytes,
+    }
+
+
+def to_json(analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None) -> str:
+    """`to_dict` as JSON text: one key a line, one layer a line."""
+    return writers.dumps(to_dict(analysis, depth, mem, fit))
+
+
+def _layers_or_rows(analysis: Analysis, depth: int | None) -> Sequence[Row | LayerResult]:
+    """The leaves themselves when there is no `depth`: a layer has every field its columns read."""
+    return analysis.layers if depth is None else rows(analysis, depth)
+
+
+def _text_columns(analysis: Analysis) -> list[Column[Any]]:
+    """The CSV and Markdown columns: the table's, without saved bytes (a training figure)."""
+    return layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=False)
+
+
+def to_csv(analysis: Analysis, depth: int | None = None) -> str:
+    """One row per layer (or group) with exact integers; shapes as C×H×W; a totals row last."""
+    return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
+
+
+def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table with exact integers and a totals row in bold."""
+    heading = (
+        f"**{writers.markdown_escape(analysis.title)}**: input {units.shape(analysis.input)}, "
+        f"batch {analysis.batch}, {analysis.dtype}"
+    )
+    table_lines = writers.markdown_table(
+        _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
+    )
+    return "\n".join([heading, "", *table_lines]) + "\n"
+
+
+def render_text(
+    analysis: Analysis, fmt: str, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+) -> str:
+    """The machine formats as text: json, csv or markdown."""
+    if fmt == "json":
+        return to_json(analysis, depth, mem, fit) + "\n"
+    if fmt == "csv":
+        return to_csv(analysis, depth)
+    if fmt == "markdown":
+        return to_markdown(analysis, depth)
+    raise ValueError(fmt)

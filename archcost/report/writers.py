@@ -1,0 +1,139 @@
+"""Writers: rows and their columns as CSV, Markdown or JSON text, for every command alike.
+
+One CSV writer (the csv module's quoting), one Markdown writer (escapes ``|``, backslashes and line
+breaks in any cell), one JSON writer (json's C encoder, one object a line; non-finite floats become
+null and integers past Python's 4,300-digit ``str()`` limit are written digit for digit, so the text
+is always valid JSON). Each writer makes one pass over the rows: its time is linear in their number.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any, Final
+
+from archcost import units
+from archcost.report.columns import Column, Style
+
+# ---------------------------------------------------------------------------- text
+
+
+def printable(text: str) -> str:
+    """`text` as it can be written in UTF-8: a lone surrogate (``\\ud800``) becomes those six characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+_MARKDOWN_SPECIAL: Final = re.compile(r"\r\n|[\\|\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_MARKDOWN_ESCAPES: Final = {"\\": "\\\\", "|": "\\|"}
+
+
+def markdown_escape(text: str) -> str:
+    """A table cell's text in Markdown: ``\\`` → ``\\\\``, ``|`` → ``\\|``, each line break → ``<br>``."""
+    text = printable(text)
+    if not _MARKDOWN_SPECIAL.search(text):
+        return text
+    return _MARKDOWN_SPECIAL.sub(lambda m: _MARKDOWN_ESCAPES.get(m[0], "<br>"), text)
+
+
+# ---------------------------------------------------------------------------- CSV
+
+
+def csv_text(columns: Sequence[Column[Any]], rows: Iterable[Any], footer: Iterable[Any] = ()) -> str:
+    """A header of the columns' keys, then one line per row (and per footer row), exact figures."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for group in (rows, footer):
+        writer.writerows([printable(c.text(row, Style.CSV)) for c in columns] for row in group)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------- Markdown
+
+
+_ALIGN_RULE: Final = {"left": "---", "right": "---:"}
+
+
+def markdown_table(
+    columns: Sequence[Column[Any]], rows: Iterable[Any], footer: Iterable[Any] = (), *, bold_footer: bool = True
+) -> list[str]:
+    """GitHub-flavoured Markdown table lines: headers, alignment rule, rows, then footer rows in bold."""
+    lines = [
+        "| " + " | ".join(markdown_escape(c.header) for c in columns) + " |",
+        "|" + "|".join(_ALIGN_RULE[c.align] for c in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(markdown_escape(c.text(row, Style.MARKDOWN)) for c in columns) + " |" for row in rows]
+    for row in footer:
+        cells = (markdown_escape(c.text(row, Style.MARKDOWN)) for c in columns)
+        lines.append("| " + " | ".join(f"**{x}**" if x and bold_footer else x for x in cells) + " |")
+    return lines
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def json_rows(columns: Sequence[Column[Any]], rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Each row as a JSON object: every column's key and exact value."""
+    return [{c.key: c.value(row) for c in columns} for row in rows]
+
+
+# json.dumps(indent=2) runs json's pure-Python encoder; without indent, the C encoder (five times faster)
+_compact = json.JSONEncoder(separators=(", ", ": "), allow_nan=False).encode
+
+
+def _layout(value: Any, indent: str = "\n") -> str:
+    """An object one key a line, an array of objects (or of arrays) one item a line, every other value on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
+        return "{" + ",".join(f"{inner}{_json_str(k)}: {_layout(v, inner)}" for k, v in value.items()) + indent + "}"
+    if isinstance(value, list) and value and isinstance(value[0], dict | list):
+        return "[" + ",".join(inner + _compact(item) for item in value) + indent + "]"
+    return _compact(value)
+
+
+def dumps(value: Any) -> str:
+    """`value` as JSON a person can read, written by json's C encoder (see :func:`_layout`).
+
+    Always valid JSON: a float that is not finite is written null; an integer past Python's
+    4,300-digit ``str()`` limit is written with all its digits.
+    """
+    try:
+        return _layout(value)
+    except ValueError:  # the C encoder refuses inf/NaN (allow_nan=False) and ints past the digit limit
+        pass
+    big: dict[str, str] = {}
+    marker = f"archcost-int-{secrets.token_hex(8)}-"
+    text = _layout(_safe(value, big, marker))
+    for token, digits in big.items():
+        text = text.replace(_json_str(token), digits)
+    return text
+
+
+def _safe(value: Any, big: dict[str, str], marker: str) -> Any:
+    """`value` with non-finite floats as None and huge integers as marker strings (replaced by their digits)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            str(value)
+        except ValueError:
+            token = f"{marker}{len(big)}"
+            big[token] = units.digits(value)
+            return token
+        return value
+    if isinstance(value, dict):
+        return {k: _safe(v, big, marker) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v, big, marker) for v in value]
+    return value
