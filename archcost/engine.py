@@ -292,9 +292,7 @@ class _Expander:
         loc = item.sources_loc or item.loc
         return [nodes.resolve(ref, loc, path) for ref in item.sources]
 
-    def item(
-        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, nodes: _Nodes
-    ) -> _Tensor:
+    def item(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, nodes: _Nodes) -> _Tensor:
         """Make `item` (every copy if repeated), each copy reading its `from` anew; record the outputs in `nodes`."""
         if item.repeat is None:
             out = self.single(item, self.inputs(item, tensor, nodes, path), local, path, nodes)

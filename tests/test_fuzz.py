@@ -384,7 +384,9 @@ def random_specs(draw: st.DrawFn) -> dict[str, Any]:
             }
         }
         if draw(st.booleans()):  # a block with two inputs, as a NASNet cell
-            doc["blocks"]["unit"]["inputs"] = draw(st.sampled_from([["x", "prev"], ["x", "prev"], ["x", "prev"], ["x"]]))
+            doc["blocks"]["unit"]["inputs"] = draw(
+                st.sampled_from([["x", "prev"], ["x", "prev"], ["x", "prev"], ["x"]])
+            )
     doc["layers"] = draw(st.lists(layer_item(2), min_size=1, max_size=6))
     if "blocks" in doc and draw(st.booleans()):
         call: dict[str, Any] = {"planes": draw(st.integers(1, 16)), "repeat": draw(st.integers(1, 3))}

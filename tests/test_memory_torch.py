@@ -35,15 +35,14 @@ FEWER_CELLS: dict[str, dict[str, object]] = {"nasnet_a_large": {"n": 2}}
 test, spent per layer (not per pixel: half the input took as long); at n = 2 every kind of cell is still
 there (the stems, a first, normal and reduction cell per stage), and nasnet_a_mobile runs in full."""
 
+
 def bundled_analysis(name: str) -> engine.Analysis:
     """The spec at batch 2; at a halved input while its saved bytes exceed BUDGET."""
     loaded = spec.load(name)
     analysis = engine.analyze(loaded, batch=2, overrides=FEWER_CELLS.get(name))
     while memory.memory(analysis).saved_activation_bytes > BUDGET:
         c, h, w = analysis.input
-        analysis = engine.analyze(
-            loaded, batch=2, input_override=(c, h // 2, w // 2), overrides=FEWER_CELLS.get(name)
-        )
+        analysis = engine.analyze(loaded, batch=2, input_override=(c, h // 2, w // 2), overrides=FEWER_CELLS.get(name))
     return analysis
 
 

@@ -74,7 +74,7 @@ def nasnet(n: int, penultimate: int, stem: int, side: int, classes: int = 1000) 
     t.branch(stem, c, 7, s2)
     t.branch(stem, c, 5, s2)
     t.branch(c, c, 3, s2)  # comb 4 left, on comb 0
-    stem0, s_prev, s = 4 * c, s, s2
+    stem0, s = 4 * c, s2
     # cell_stem_1: x = stem_0 (4·c at s), prev = conv0 (stem at s_prev); c = ch // 2
     c, s2 = ch // 2, half(s)
     t.act_conv_bn(stem0, c, s)
@@ -82,7 +82,7 @@ def nasnet(n: int, penultimate: int, stem: int, side: int, classes: int = 1000) 
     for k in (5, 7, 7, 5):
         t.branch(c, c, k, s2)
     t.branch(c, c, 3, s2)
-    x_ch, prev_ch, prev_side, s = 4 * c, stem0, s, s2
+    x_ch, prev_ch, s = 4 * c, stem0, s2
 
     def normal(x: int, prev: int, c: int, side: int, first: bool) -> None:
         if first:

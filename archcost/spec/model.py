@@ -300,8 +300,12 @@ class _Loader:
             item = Item(kind, loc, args=self._block_args(kind, args), **common)
             self._check_block_inputs(kind, item, args)
         else:
-            item = Item(self._kind_name(kind, loc, item_sources=common.get("sources", ())), loc, **common,
-                        args=self._kind_args(kind, args))
+            item = Item(
+                self._kind_name(kind, loc, item_sources=common.get("sources", ())),
+                loc,
+                **common,
+                args=self._kind_args(kind, args),
+            )
             found = layers.KINDS[item.kind]
             if not found.merge and len(item.sources) > 1:
                 raise _fail(
@@ -451,7 +455,8 @@ def _sources(value: Any, loc: Location) -> tuple[Ref, ...]:
         if isinstance(ref, int) and not isinstance(ref, bool):
             if ref >= 0:
                 raise _fail(
-                    f"from: {ref} is not a reference: a number counts back, -1 is the previous output, -2 the one before",
+                    f"from: {ref} is not a reference: a number counts back, -1 is the previous output, "
+                    "-2 the one before",
                     where,
                 )
             out.append(ref)

@@ -20,7 +20,9 @@ from archcost.spec.model import (
 # ---------------------------------------------------------------------------- JSON Schema
 
 _EXPR: Final = {"type": "string", "pattern": r"^\$"}
-_REF: Final = {"anyOf": [{"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$"}, {"type": "integer", "maximum": -1}]}
+_REF: Final = {
+    "anyOf": [{"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$"}, {"type": "integer", "maximum": -1}]
+}
 """A node reference in `from`: an earlier item's name, or -k for the k-th output back."""
 
 
