@@ -179,7 +179,7 @@ class _Expander:
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _placed(raw.loc, path))
+            raise SpecError(f"{what} must be a whole number ≥ {least}, got {expr.shown(value)}", _placed(raw.loc, path))
         return value
 
     # -- walking
@@ -228,7 +228,8 @@ class _Expander:
         count = self.int_value(item.repeat, self.scope(local, tensor), path, "repeat", 1)
         if count > self.limits.max_repeat:
             raise SpecError(
-                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _placed(item.repeat.loc, path)
+                f"repeat {_count(count)} is more than the limit of {self.limits.max_repeat:,}",
+                _placed(item.repeat.loc, path),
             )
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
@@ -491,6 +492,11 @@ def _placed(loc: Location, path: str) -> Location:
     return Location(loc.file, loc.line, loc.column, path)
 
 
+def _count(value: int) -> str:
+    """A whole number with thousands separators, or by its size alone beyond 10^30 (see :func:`expr.shown`)."""
+    return f"{value:,}" if abs(value) <= expr.MAX_MAGNITUDE else expr.shown(value)
+
+
 def _short_path(path: str, limit: int = 120) -> str:
     """A layer path cut in the middle if long (an error message stays one readable line)."""
     return path if len(path) <= limit else f"{path[: limit // 2]}…{path[-limit // 2 :]}"
@@ -529,7 +535,7 @@ def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
     for raw in spec.input:
         value = evaluated(raw.value, scope, raw.loc, context="input")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
+            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {expr.shown(value)}", raw.loc)
         if _too_large(value):
             raise SpecError(f"input sizes must be at most {_LARGEST}", raw.loc)
         dims.append(value)
