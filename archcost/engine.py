@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, NoReturn
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
@@ -158,7 +158,9 @@ class _Expander:
         self.layers: list[LayerResult] = []
         self.depth = 0
         self.steps = 0
+        self.max_steps = limits.max_steps  # (read once per step: a property would compute it each time)
         self.name_chars = 0
+        self.max_name_chars = limits.max_name_chars
 
     # -- values
 
@@ -203,12 +205,16 @@ class _Expander:
     def step(self, loc: Location, path: str) -> None:
         """Count one expansion step against the limit (see :attr:`Limits.max_steps`)."""
         self.steps += 1
-        if self.steps > self.limits.max_steps:
-            raise SpecError(
-                f"the spec takes more than {self.limits.max_steps:,} expansion steps (layers, blocks, repeats"
-                " and `when` tests, including those that make no layer)",
-                _placed(loc, path),
-            )
+        if self.steps > self.max_steps:
+            self.too_many_steps(loc, path)
+
+    def too_many_steps(self, loc: Location, path: str) -> NoReturn:
+        """SpecError: the step limit is reached (at `loc`, in layer `path`)."""
+        raise SpecError(
+            f"the spec takes more than {self.max_steps:,} expansion steps (layers, blocks, repeats"
+            " and `when` tests, including those that make no layer)",
+            _placed(loc, path),
+        )
 
     def present(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
         """False when the item's `when` condition says it is not emitted."""
@@ -239,7 +245,9 @@ class _Expander:
         return tensor
 
     def single(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
-        self.step(item.loc, path)
+        self.steps += 1  # (self.step inlined: this runs once per layer, container and copy)
+        if self.steps > self.max_steps:
+            self.too_many_steps(item.loc, path)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
@@ -360,7 +368,7 @@ class _Expander:
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _placed(loc, path))
         self.name_chars += len(path)
-        if self.name_chars > self.limits.max_name_chars:
+        if self.name_chars > self.max_name_chars:
             raise SpecError(
                 f"the layer names together are longer than {self.limits.max_name_chars:,} characters:"
                 " shorten the names of repeated layers and blocks",
@@ -431,6 +439,8 @@ def _too_large(value: Any) -> bool:
     Sizes are bounded so that every figure (products of a few sizes) stays a modest exact integer:
     Python refuses to print integers of more than 4,300 digits.
     """
+    if type(value) is int:  # the usual case first
+        return value > expr.MAX_MAGNITUDE
     if isinstance(value, tuple):
         return any(isinstance(v, int) and v > expr.MAX_MAGNITUDE for v in value)
     return isinstance(value, int) and value > expr.MAX_MAGNITUDE
