@@ -1,0 +1,85 @@
+"""Reference modules for the specs reproduced from torchvision and timm: build one, count it.
+
+The counts are the reference implementation's own, never archcost's: parameters and buffers are
+``numel()`` sums over the module, MACs are half of ``torch.utils.flop_counter.FlopCounterMode``'s
+count for one forward pass of one sample in eval mode, and the output shape is the forward pass's.
+
+torchvision 0.28's compiled operators do not load with this CPU torch (``torchvision::nms`` is
+missing), and importing ``torchvision`` registers fake kernels for them in
+``torchvision._meta_registrations``: a stub module in its place lets the models import (they never
+call those operators). timm imports torchvision, so it needs the same stub. Without either package
+the callers are skipped (``pytest.importorskip``), never failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from torch import nn
+
+_STUB = "torchvision._meta_registrations"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One reference module's figures for one sample (batch 1)."""
+
+    params: int
+    """Trainable parameters: ``sum(p.numel() for p in module.parameters())``."""
+    buffers: int
+    """Floating-point buffers (batch norm's running mean and variance); the integer
+    ``num_batches_tracked`` counters are left out, as archcost leaves them out."""
+    macs: int
+    """Half of FlopCounterMode's total for one forward pass."""
+    output: tuple[int, ...]
+    """The output's shape without the batch dimension."""
+
+
+def _import(package: str) -> types.ModuleType:
+    """`package` (torchvision or timm), with the stub in place; skips the test when it is absent."""
+    pytest.importorskip("torch")
+    if _STUB not in sys.modules and importlib.util.find_spec("torchvision") is not None:
+        sys.modules[_STUB] = types.ModuleType(_STUB)
+    return pytest.importorskip(package)
+
+
+def build(source: str, **kwargs: Any) -> nn.Module:
+    """The module `source` names, ``torchvision:NAME`` or ``timm:NAME``, untrained, in eval mode."""
+    package, _, name = source.partition(":")
+    if package == "torchvision":
+        module: nn.Module = getattr(_import("torchvision").models, name)(weights=None, **kwargs)
+    elif package == "timm":
+        module = _import("timm").create_model(name, pretrained=False, **kwargs)
+    else:
+        raise ValueError(f"unknown source {source!r}: torchvision:NAME or timm:NAME")
+    return module.eval()
+
+
+def measure(module: nn.Module, input_shape: tuple[int, ...]) -> Reference:
+    """`module`'s params, buffers, MACs (FlopCounterMode / 2) and output shape on one sample."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        out = module(torch.zeros(1, *input_shape))
+    flops = counter.get_total_flops()
+    assert flops % 2 == 0, flops
+    return Reference(
+        params=sum(p.numel() for p in module.parameters()),
+        buffers=sum(b.numel() for b in module.buffers() if b.is_floating_point()),
+        macs=flops // 2,
+        output=tuple(out.shape[1:]),
+    )
+
+
+def reference(source: str, input_shape: tuple[int, ...], **kwargs: Any) -> Reference:
+    """:func:`measure` of :func:`build`: the figures of the module `source` names."""
+    return measure(build(source, **kwargs), input_shape)
