@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from archcost.layers import activations, merge, norm, pooling, reshape
+from archcost.layers import activations, merge, norm, pooling, reshape, scale
 from archcost.layers.base import (
     ARG_TYPES,
     REQUIRED,
@@ -49,6 +49,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
     *pooling.KINDS,
     *norm.KINDS,
     *activations.KINDS,
+    *scale.KINDS,
     *reshape.KINDS,
     *merge.KINDS,
 )
