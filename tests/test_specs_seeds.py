@@ -105,8 +105,10 @@ def test_every_layer_equals_its_module(name: str, references: dict[str, referenc
     analysis = analyze(name)
     ref = _reference(name, references)
     assert ref.layer_params and ref.layer_macs
-    assert {rename(k): v for k, v in ref.layer_params.items()} == {r.name: r.params for r in analysis.layers if r.params}
-    assert {rename(k): v for k, v in ref.layer_macs.items()} == {r.name: r.macs for r in analysis.layers if r.macs}
+    params = {r.name: r.params for r in analysis.layers if r.params}
+    macs = {r.name: r.macs for r in analysis.layers if r.macs}
+    assert {rename(k): v for k, v in ref.layer_params.items()} == params
+    assert {rename(k): v for k, v in ref.layer_macs.items()} == macs
 
 
 @pytest.mark.slow
