@@ -17,6 +17,7 @@ from dataclasses import replace
 import pytest
 
 from archcost import engine, layers, spec
+from archcost.errors import SpecError
 from archcost.layers import KINDS
 from tests.conftest import AnalyzeYaml
 
@@ -28,14 +29,29 @@ BUDGET = 2 * 2**30
 """Saved bytes above which a bundled spec is measured at a smaller input (halved until under):
 EfficientNet B5-B7 at batch 2 keep 2.6, 4.4 and 7.7 GB, more memory than a CI machine has."""
 
+MACS_BUDGET = 6_000_000_000
+"""Forward MACs per sample above which a bundled spec is measured at a halved input too (until under,
+while the network still fits the smaller input), to keep the suite's time: a training pass of
+Inception-ResNet-v2 takes 53 s at 299×299 and 17 s at 149×149 on two shared cores. What is compared is
+exact and per layer at any input size (each layer's saved tensors follow from its shapes, and whether
+it runs in place from the structure, which halving the input does not change), so a smaller input
+loses no check; the whole-size figures are the analysis' own arithmetic, tested in test_memory.py."""
+
+
+def over_budget(analysis: engine.Analysis) -> bool:
+    return engine.memory(analysis).saved_activation_bytes > BUDGET or analysis.totals.macs > MACS_BUDGET
+
 
 def bundled_analysis(name: str) -> engine.Analysis:
-    """The spec at batch 2; at a halved input while its saved bytes exceed BUDGET."""
+    """The spec at batch 2; at a halved input while it is over a budget and the network fits it."""
     loaded = spec.load(name)
     analysis = engine.analyze(loaded, batch=2)
-    while engine.memory(analysis).saved_activation_bytes > BUDGET:
+    while over_budget(analysis):
         c, h, w = analysis.input
-        analysis = engine.analyze(loaded, batch=2, input_override=(c, h // 2, w // 2))
+        try:
+            analysis = engine.analyze(loaded, batch=2, input_override=(c, h // 2, w // 2))
+        except SpecError:  # a kernel larger than its input: as small as the network goes
+            break
     return analysis
 
 
@@ -70,9 +86,12 @@ def test_bundled_inference_storages_match_torch(name: str) -> None:
     assert torchcheck.observed_in_place(analysis, training=False) == torchcheck.inplace_layers(analysis, training=False)
 
 
-def test_the_budget_shrinks_only_what_it_must() -> None:
-    shrunk = [n for n in spec.bundled_names() if bundled_analysis(n).input != engine.analyze(spec.load(n)).input]
-    assert set(shrunk) <= {"efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}
+def test_the_budgets_shrink_only_what_they_must() -> None:
+    for name in spec.bundled_names():
+        full = engine.analyze(spec.load(name), batch=2)
+        measured = bundled_analysis(name)
+        assert (measured.input != full.input) == over_budget(full), name
+        assert engine.memory(measured).saved_activation_bytes <= BUDGET, name  # never more than memory allows
 
 
 # ---------------------------------------------------------------------------- merges in their structures
