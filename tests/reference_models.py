@@ -17,7 +17,7 @@ the callers are skipped (``pytest.importorskip``), never failed.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Mapping

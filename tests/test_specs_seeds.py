@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -256,3 +257,10 @@ def test_inception_resnet_scaling() -> None:
 def test_xception_paper_table3() -> None:
     # Chollet 2017, Table 3: Xception 22,855,952 parameters; timm's legacy_xception is that network
     assert analyze("xception").totals.params == 22_855_952
+
+
+@pytest.mark.parametrize("package", ["torchvision", "timm"])
+def test_a_missing_reference_package_skips(package: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # what `import package` sees when it is not installed
+    with pytest.raises(pytest.skip.Exception):
+        reference_models.build(f"{package}:anything")
