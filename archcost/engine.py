@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, NoReturn
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
@@ -145,6 +145,16 @@ class _Siblings:
         self.index += 1
         return chosen
 
+    def fresh(self, base: str) -> str:
+        """The name of a layer archcost makes (a merge): `base`, or `base_1`, `base_2`, … if taken."""
+        chosen, suffix = base, 0
+        while chosen in self.used:
+            suffix += 1
+            chosen = f"{base}_{suffix}"
+        self.used.add(chosen)
+        self.index += 1
+        return chosen
+
 
 class _Nodes:
     """The outputs `from` can reach in one list of items: by name, and back in order (-1, -2, ...).
@@ -209,13 +219,18 @@ class _Expander:
         self.layers: list[LayerResult] = []
         self.depth = 0
         self.steps = 0
+        self.max_steps = limits.max_steps  # (read once per step: a property would compute it each time)
         self.name_chars = 0
+        self.max_name_chars = limits.max_name_chars
+        self.whole: Pair = (1, 1)
+        """The network input's extent per axis (H, W of an image; N of tokens): what attention sees."""
 
     # -- values
 
     def scope(self, local: Mapping[str, expr.Value], tensor: _Tensor) -> dict[str, expr.Value]:
         out = {**self.model_scope, **local}
-        out["cin"] = tensor.shape[0]
+        # a token's features are its channels
+        out["cin"] = tensor.shape[-1] if len(tensor.shape) == 2 else tensor.shape[0]
         if len(tensor.shape) == 3:
             out["hin"], out["win"] = tensor.shape[1], tensor.shape[2]
         return out
@@ -230,7 +245,7 @@ class _Expander:
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _placed(raw.loc, path))
+            raise SpecError(f"{what} must be a whole number ≥ {least}, got {expr.shown(value)}", _placed(raw.loc, path))
         return value
 
     # -- walking
@@ -266,12 +281,16 @@ class _Expander:
     def step(self, loc: Location, path: str) -> None:
         """Count one expansion step against the limit (see :attr:`Limits.max_steps`)."""
         self.steps += 1
-        if self.steps > self.limits.max_steps:
-            raise SpecError(
-                f"the spec takes more than {self.limits.max_steps:,} expansion steps (layers, blocks, repeats"
-                " and `when` tests, including those that make no layer)",
-                _placed(loc, path),
-            )
+        if self.steps > self.max_steps:
+            self.too_many_steps(loc, path)
+
+    def too_many_steps(self, loc: Location, path: str) -> NoReturn:
+        """SpecError: the step limit is reached (at `loc`, in layer `path`)."""
+        raise SpecError(
+            f"the spec takes more than {self.max_steps:,} expansion steps (layers, blocks, repeats"
+            " and `when` tests, including those that make no layer)",
+            _placed(loc, path),
+        )
 
     def present(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
         """False when the item's `when` condition says it is not emitted."""
@@ -301,7 +320,8 @@ class _Expander:
         count = self.int_value(item.repeat, self.scope(local, tensor), path, "repeat", 1)
         if count > self.limits.max_repeat:
             raise SpecError(
-                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _placed(item.repeat.loc, path)
+                f"repeat {_count(count)} is more than the limit of {self.limits.max_repeat:,}",
+                _placed(item.repeat.loc, path),
             )
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
@@ -317,7 +337,9 @@ class _Expander:
     ) -> _Tensor:
         """Make one copy of `item` on its inputs `ins` (several only for a merge or a block with `inputs`)."""
         tensor = ins[0]
-        self.step(item.loc, path)
+        self.steps += 1  # (self.step inlined: this runs once per layer, container and copy)
+        if self.steps > self.max_steps:
+            self.too_many_steps(item.loc, path)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
@@ -357,7 +379,7 @@ class _Expander:
         if not outs:
             raise SpecError("every branch of this parallel is switched off by its `when`", _placed(item.loc, path))
         merge = str(item.args["merge"].value)
-        return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
+        return self.merge(merge, outs, siblings.fresh(merge), path, item.loc)
 
     def residual(
         self,
@@ -395,7 +417,7 @@ class _Expander:
             skip = None
         out = body
         if skip is not None:
-            out = self.merge("add", [body, skip], siblings.claim("add", path, item.loc), path, item.loc)
+            out = self.merge("add", [body, skip], siblings.fresh("add"), path, item.loc)
         return self.sequence(item.post, out, local, path, siblings, parent=nodes)
 
     def block(
@@ -419,16 +441,47 @@ class _Expander:
         body = block.layers
         # the body sees its own items and the call's inputs by the names the block gives them, nothing outside
         nodes = _Nodes(None, tensor, dict(zip(block.inputs, ins, strict=False)))
-        if (
-            len(body) == 1
-            and body[0].kind in ("parallel", "residual", "sequential")
-            and body[0].name is None
-            and body[0].repeat is None
-            and body[0].when is None
-            and not body[0].sources
+        if all(
+            b.kind in ("parallel", "residual", "sequential")
+            and b.name is None
+            and b.repeat is None
+            and b.when is None
+            and not b.sources
+            for b in body
         ):
-            return self.single(body[0], [tensor], inner, path, nodes)  # the container is the block itself
+            # the containers are the block itself: their children share the block's path and positions
+            # (a ViT encoder block is two residuals whose layers are ln_1, self_attention, ln_2, mlp)
+            siblings = _Siblings()
+            for container in body:
+                tensor = self.inline(container, tensor, inner, path, siblings, nodes)
+                nodes.outputs.append(tensor)
+            return tensor
         return self.sequence(body, tensor, inner, path, nodes=nodes)
+
+    def inline(
+        self,
+        item: Item,
+        tensor: _Tensor,
+        local: Mapping[str, expr.Value],
+        path: str,
+        siblings: _Siblings,
+        nodes: _Nodes,
+    ) -> _Tensor:
+        """A container whose children are named in `path`, sharing `siblings` with the containers around it."""
+        self.steps += 1
+        if self.steps > self.max_steps:
+            self.too_many_steps(item.loc, path)
+        self.depth += 1
+        if self.depth > self.limits.max_nesting:
+            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
+        try:
+            if item.kind == "sequential":
+                return self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
+            if item.kind == "parallel":
+                return self.parallel(item, tensor, local, path, siblings, nodes)
+            return self.residual(item, tensor, local, path, siblings, nodes)
+        finally:
+            self.depth -= 1
 
     def leaf(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
@@ -460,7 +513,7 @@ class _Expander:
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _placed(loc, path))
         self.name_chars += len(path)
-        if self.name_chars > self.limits.max_name_chars:
+        if self.name_chars > self.max_name_chars:
             raise SpecError(
                 f"the layer names together are longer than {self.limits.max_name_chars:,} characters:"
                 " shorten the names of repeated layers and blocks",
@@ -481,7 +534,7 @@ class _Expander:
         output = cost.output
         if min(output, default=1) <= 0:
             raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _placed(loc, path))
-        rf, jump = _receptive_field(ins, cost)
+        rf, jump = _receptive_field(ins, cost, self.whole)
         activations = math.prod(output)
         # by position, in LayerResult's field order: 2.5 times quicker than by keyword, once per layer
         layer = LayerResult(
@@ -504,7 +557,7 @@ class _Expander:
         return _Tensor(path, output, rf, jump)
 
 
-def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
+def _receptive_field(ins: list[_Tensor], cost: layers.Cost, whole: Pair) -> tuple[Pair, Pair]:
     if len(ins) == 1:
         rf, jump = ins[0].rf, ins[0].jump
     else:
@@ -512,14 +565,34 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]
         ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
         rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
         jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
+    if cost.kernel is None and len(ins[0].shape) == 2:  # every token sees every token: the whole input
+        return (max(rf[0], whole[0]), max(rf[1], whole[1])), jump
     if cost.kernel is None:  # sees the whole map
         shape_in = ins[0].shape
         kernel = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (1, 1)
         stride = kernel
     else:
         kernel, stride = cost.kernel, cost.stride
-    rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
-    return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    up = cost.upscale
+    if up == (1, 1):
+        rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
+        return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    return _upsampled(rf, jump, kernel, stride, up)
+
+
+def _upsampled(rf: Pair, jump: Pair, kernel: Pair, stride: Pair, up: Pair) -> tuple[Pair, Pair]:
+    """An upsampling layer's field and jump, an upper bound (layers/resample.py derives it): on an axis it
+    refines by u, the jump becomes ⌈jump/u⌉ and the kernel (in output pixels) is counted at that jump."""
+    out_rf, out_jump = [], []
+    for a in (0, 1):
+        if up[a] == 1:
+            out_rf.append(rf[a] + (kernel[a] - 1) * jump[a])
+            out_jump.append(jump[a] * stride[a])
+        else:
+            fine = -(-jump[a] * stride[a] // up[a])
+            out_rf.append(rf[a] + (kernel[a] - 1) * fine)
+            out_jump.append(fine)
+    return (out_rf[0], out_rf[1]), (out_jump[0], out_jump[1])
 
 
 _LARGEST: Final = "10^30"
@@ -531,6 +604,8 @@ def _too_large(value: Any) -> bool:
     Sizes are bounded so that every figure (products of a few sizes) stays a modest exact integer:
     Python refuses to print integers of more than 4,300 digits.
     """
+    if type(value) is int:  # the usual case first
+        return value > expr.MAX_MAGNITUDE
     if isinstance(value, tuple):
         return any(isinstance(v, int) and v > expr.MAX_MAGNITUDE for v in value)
     return isinstance(value, int) and value > expr.MAX_MAGNITUDE
@@ -592,6 +667,11 @@ def _placed(loc: Location, path: str) -> Location:
     return Location(loc.file, loc.line, loc.column, path)
 
 
+def _count(value: int) -> str:
+    """A whole number with thousands separators, or by its size alone beyond 10^30 (see :func:`expr.shown`)."""
+    return f"{value:,}" if abs(value) <= expr.MAX_MAGNITUDE else expr.shown(value)
+
+
 def _short_path(path: str, limit: int = 120) -> str:
     """A layer path cut in the middle if long (an error message stays one readable line)."""
     return path if len(path) <= limit else f"{path[: limit // 2]}…{path[-limit // 2 :]}"
@@ -630,7 +710,7 @@ def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
     for raw in spec.input:
         value = evaluated(raw.value, scope, raw.loc, context="input")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
+            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {expr.shown(value)}", raw.loc)
         if _too_large(value):
             raise SpecError(f"input sizes must be at most {_LARGEST}", raw.loc)
         dims.append(value)
@@ -657,6 +737,7 @@ def analyze(
     if _too_large(shape_in):
         raise SpecError(f"input sizes must be at most {_LARGEST}", Location("--input"))
     expander = _Expander(spec, scope, limits or Limits())
+    expander.whole = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (shape_in[0], shape_in[0])
     with gc_paused():
         expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "", nodes=_Nodes(None, _Tensor(INPUT, shape_in)))
     if not expander.layers:
