@@ -15,14 +15,15 @@ from typing import Any, Final
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
+from archcost.spec import figures
 from archcost.spec.reader import YList, YMap, printable
 
 FORMAT_VERSION: Final = 1
 CONTAINERS: Final = ("sequential", "parallel", "residual")
 RESERVED: Final = ("cin", "hin", "win")
 """Names every expression can read: the current layer's input channels, height and width."""
-COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
-MERGES: Final = ("concat", "add", "multiply")
+COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when", "from")
+MERGES: Final = ("concat", "add", "multiply", "mean")
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
 NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$")
 TOP_KEYS: Final = {
@@ -62,7 +63,10 @@ REPORTED_KEYS: Final = {
     "source": "primary (the paper) or secondary (another source, named in note)",
     "note": "anything else",
 }
-BLOCK_KEYS: Final = ("params", "let", "layers", "doc")
+BLOCK_KEYS: Final = ("params", "let", "inputs", "layers", "doc")
+
+Ref = str | int
+"""A node reference in `from`: an earlier item's name, or -k for the k-th output back in the same list."""
 
 
 # ---------------------------------------------------------------------------- the Spec tree
@@ -88,6 +92,9 @@ class Item:
     first: Mapping[str, Raw] = field(default_factory=dict)
     names: str | None = None
     when: Raw | None = None
+    sources: tuple[Ref, ...] = ()
+    """The item's inputs by `from` (empty: the previous item's output)."""
+    sources_loc: Location | None = None
     layers: tuple[Item, ...] = ()
     branches: tuple[Item, ...] = ()
     projection: tuple[Item, ...] | None = None
@@ -104,6 +111,8 @@ class Block:
     layers: tuple[Item, ...]
     loc: Location
     doc: str = ""
+    inputs: tuple[str, ...] = ()
+    """Names of the call's inputs inside the body (the first is the call's main input); empty: one, unnamed."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class Reported:
     source: str = "primary"
     note: str = ""
     dataset: str = "ImageNet"
+    places: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    """Where each key's value is (an error about the entry names its line)."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,9 @@ class _Loader:
             if "repeat" not in args:
                 raise _fail("names only applies with repeat", args.key_locs["names"])
             common["names"] = names
+        if "from" in args:
+            common["sources"] = _sources(args["from"], args.value_locs["from"])
+            common["sources_loc"] = args.value_locs["from"]
         first = args.get("first")
         if first is not None:
             if not isinstance(first, YMap):
@@ -280,10 +294,25 @@ class _Loader:
 
         if kind in CONTAINERS:
             item = self._container(kind, args, loc, common)
+            if len(item.sources) > 1:
+                raise _fail(f"a {kind} takes one input; from names {len(item.sources)}", args.value_locs["from"])
         elif kind in self.block_names:
             item = Item(kind, loc, args=self._block_args(kind, args), **common)
+            self._check_block_inputs(kind, item, args)
         else:
-            item = Item(self._kind_name(kind, loc), loc, args=self._kind_args(kind, args), **common)
+            item = Item(
+                self._kind_name(kind, loc, item_sources=common.get("sources", ())),
+                loc,
+                **common,
+                args=self._kind_args(kind, args),
+            )
+            found = layers.KINDS[item.kind]
+            if not found.merge and len(item.sources) > 1:
+                raise _fail(
+                    f"{kind!r} takes one input; from names {len(item.sources)} (only the merges "
+                    f"{', '.join(MERGES)} and blocks with several inputs take more)",
+                    args.value_locs["from"],
+                )
         if first is not None:
             if kind in CONTAINERS:
                 raise _fail(
@@ -295,18 +324,32 @@ class _Loader:
             item = _replace(item, first={k: raw(first, k) for k in first})
         return item
 
-    def _kind_name(self, kind: str, loc: Location) -> str:
+    def _kind_name(self, kind: str, loc: Location, item_sources: tuple[Ref, ...] = ()) -> str:
         found = layers.lookup(kind)
         if found is None:
             options = [*layers.KINDS, *layers.ALIASES, *CONTAINERS, *sorted(self.block_names)]
             raise _fail(f"unknown layer kind {kind!r}{suggest(kind, options)}", loc)
-        if found.merge:
+        if found.merge and len(item_sources) < 2:
             raise _fail(
-                f"{kind!r} merges several inputs: write it as `parallel: {{merge: {kind}, branches: [...]}}`"
-                + (" or use a residual" if kind == "add" else ""),
+                f"{kind!r} merges several inputs: name them with `from: [a, b]`, or write "
+                f"`parallel: {{merge: {kind}, branches: [...]}}`" + (" or a residual" if kind == "add" else ""),
                 loc,
             )
         return found.name
+
+    def _check_block_inputs(self, kind: str, item: Item, args: YMap) -> None:
+        """A call gives as many inputs (`from`) as the block names in `inputs` (at least its main one)."""
+        wanted = self.blocks_inputs[kind]
+        given = len(item.sources) or 1
+        if len(wanted) > 1 and given != len(wanted):
+            where = args.value_locs.get("from", args.loc)
+            raise _fail(
+                f"block {kind!r} takes {len(wanted)} inputs ({', '.join(wanted)}): give them with "
+                f"`from: [{', '.join(['...'] * len(wanted))}]`, got {given}",
+                where,
+            )
+        if len(wanted) <= 1 and given > 1:
+            raise _fail(f"block {kind!r} takes one input; from names {given}", args.value_locs["from"])
 
     def _arg_names(self, kind: str) -> list[str]:
         if kind in self.block_names:
@@ -398,15 +441,43 @@ class _Loader:
         return args[key]
 
     blocks_params: dict[str, dict[str, Raw | None]]
+    blocks_inputs: dict[str, tuple[str, ...]]
+
+
+def _sources(value: Any, loc: Location) -> tuple[Ref, ...]:
+    """The references of a `from` value: one or a list of names and negative whole numbers."""
+    values = list(value) if isinstance(value, YList) else [value]
+    locs = list(value.locs) if isinstance(value, YList) else [loc]
+    if not values:
+        raise _fail("from must name at least one earlier item", loc)
+    out: list[Ref] = []
+    for ref, where in zip(values, locs, strict=True):
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if ref >= 0:
+                raise _fail(
+                    f"from: {ref} is not a reference: a number counts back, -1 is the previous output, "
+                    "-2 the one before",
+                    where,
+                )
+            out.append(ref)
+        elif isinstance(ref, str) and NAME_RE.match(ref):
+            out.append(ref)
+        else:
+            raise _fail(
+                f"from: {printable(str(ref))!r} must be an earlier item's name (letters, digits and _) or -1, -2, ...",
+                where,
+            )
+    return tuple(out)
 
 
 def _name_pattern(names: str) -> bool:
     """Whether `names` is a name with {i} or {n} fields, and nothing else in braces (no format specs:
     ``{n:>99999999}`` would make names of 100 MB)."""
-    try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(names) if name]
+    try:  # a field's name is None after the last field, "" for {} or {:x}
+        parsed = list(string.Formatter().parse(names))
     except ValueError:
         return False
+    fields = [(name, spec, conversion) for _, name, spec, conversion in parsed if name is not None]
     if not fields or any(name not in ("i", "n") or spec or conversion for name, spec, conversion in fields):
         return False
     return NAME_RE.match(names.format(i=0, n=1)) is not None
@@ -429,17 +500,23 @@ def check_document(doc: Any, file: str) -> YMap:
     return doc
 
 
+def check_version(doc: YMap) -> None:
+    """SpecError unless the spec says ``archcost: 1`` (the whole number: not true, not 1.0)."""
+    version = doc["archcost"]
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise _fail(
+            f"archcost: {str(version).lower() if isinstance(version, bool) else repr(version)} is not a known"
+            f" format version (this is {FORMAT_VERSION})",
+            doc.value_locs["archcost"],
+        )
+
+
 def spec_from_document(doc: YMap, file: str) -> Spec:
     """The Spec tree of a spec that does not extend another (see :func:`check_document`)."""
     for key in ("archcost", "name", "input", "layers"):
         if key not in doc:
             raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
-    version = doc["archcost"]
-    if version != FORMAT_VERSION:
-        raise _fail(
-            f"archcost: {version!r} is not a known format version (this is {FORMAT_VERSION})",
-            doc.value_locs["archcost"],
-        )
+    check_version(doc)
     name = literal(doc["name"], doc.value_locs["name"], "name", str)
     meta = metadata(doc)
 
@@ -464,19 +541,23 @@ def spec_from_document(doc: YMap, file: str) -> Spec:
         raise _fail("blocks must be a mapping of block name: definition", doc.value_locs["blocks"])
     loader = _Loader(file, set(blocks_doc))
     loader.blocks_params = {}
+    loader.blocks_inputs = {}
     for bname in blocks_doc:
         bloc = blocks_doc.key_locs[bname]
         if bname in layers.KINDS or bname in layers.ALIASES or bname in CONTAINERS:
             raise _fail(f"block {bname!r} has the name of a built-in kind", bloc)
         _check_param_name(bname, bloc)
         loader.blocks_params[bname] = _block_params(blocks_doc[bname], blocks_doc.value_locs[bname], bname)
+        loader.blocks_inputs[bname] = _block_inputs(blocks_doc[bname], loader.blocks_params[bname])
     blocks = {bname: _block(loader, bname, blocks_doc[bname], blocks_doc.key_locs[bname]) for bname in blocks_doc}
     _check_recursion(blocks)
     body = loader.items(doc["layers"], doc.value_locs["layers"], "layers")
     if not body:
         raise _fail("layers is empty", doc.value_locs["layers"])
     check_scaling(meta, params, doc)
-    return Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+    spec = Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+    check_reported(spec)
+    return spec
 
 
 def check_scaling(meta: Mapping[str, Any], params: Mapping[str, Raw], doc: YMap) -> None:
@@ -542,7 +623,7 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
         for key in ("value", "tolerance"):
             if key in entry:
                 literal(entry[key], entry.value_locs[key], key, (str, int, float))
-                text[key] = str(entry[key])
+                text[key] = _figure_text(entry[key], figure, key, entry.value_locs[key])
         for key in ("where", "unit", "layer", "deviation", "protocol", "note", "dataset"):
             if key in entry:
                 text[key] = literal(entry[key], entry.value_locs[key], key, str)
@@ -561,8 +642,49 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
             if not isinstance(dims, YList) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
                 raise _fail("input must be [C, H, W] in whole numbers", entry.value_locs["input"])
             shape_in = tuple(dims)
-        out.append(Reported(figure=figure, loc=entry.loc, settings=settings, input=shape_in, source=source, **text))
+        out.append(
+            Reported(
+                figure=figure,
+                loc=entry.loc,
+                settings=settings,
+                input=shape_in,
+                source=source,
+                places=dict(entry.value_locs),
+                **text,
+            )
+        )
     return tuple(out)
+
+
+def _figure_text(value: str | float, figure: str, key: str, loc: Location) -> str:
+    """A reported value or tolerance as text, once it reads as a finite figure (an error rate: 0 to 100%)."""
+    try:
+        parsed = figures.parse_value(value)
+    except ValueError as exc:
+        raise _fail(f"{key}: {exc}", loc) from None
+    if key == "value" and figure in ACCURACY_FIGURES and not 0 <= parsed.value <= 100:
+        raise _fail(f"value: an error rate is a percentage from 0 to 100, got {printable(str(value))}", loc)
+    return str(value)
+
+
+def check_reported(spec: Spec) -> None:
+    """Each reported figure's `set` names the spec's parameters and its `input` has the spec's rank and
+    sizes from 1 to 10^30 (SpecError at the entry otherwise): checked once the parameters are final."""
+    for entry in spec.meta.get("reported", ()):
+        unknown = [key for key in entry.settings or {} if key not in spec.params]
+        if unknown:
+            known = ", ".join(spec.params) or "none"
+            raise _fail(
+                f"reported set: the spec has no parameter {printable(unknown[0])!r} (its parameters: {known})",
+                entry.places.get("set", entry.loc),
+            )
+        if entry.input is not None:
+            where = entry.places.get("input", entry.loc)
+            if len(entry.input) != len(spec.input):
+                shape = "[C, H, W]" if len(spec.input) == 3 else "[N]"
+                raise _fail(f"reported input {list(entry.input)} is not like the spec's input: give {shape}", where)
+            if not all(1 <= size <= expr.MAX_MAGNITUDE for size in entry.input):
+                raise _fail("reported input sizes must be whole numbers from 1 to 10^30", where)
 
 
 def _check_param_name(key: str, loc: Location) -> None:
@@ -590,6 +712,25 @@ def _block_params(value: Any, loc: Location, bname: str) -> dict[str, Raw | None
     return out
 
 
+def _block_inputs(value: YMap, params: Mapping[str, Raw | None]) -> tuple[str, ...]:
+    """A block's `inputs`: distinct names, none a parameter, reserved word or `let` value."""
+    if "inputs" not in value:
+        return ()
+    names = value["inputs"]
+    where = value.value_locs["inputs"]
+    if not isinstance(names, YList) or not names:
+        raise _fail("inputs must be a list of names for the call's inputs, e.g. [x, prev]", where)
+    lets = value.get("let") if isinstance(value.get("let"), YMap) else {}
+    for name, nloc in zip(names, names.locs, strict=True):
+        if not isinstance(name, str) or not NAME_RE.match(name) or name.isdigit():
+            raise _fail(f"inputs: {printable(str(name))!r} must be a name (letters, digits and _)", nloc)
+        if name in params or name in RESERVED or name in (lets or {}):
+            raise _fail(f"inputs: {name!r} is also a parameter, let value or reserved name", nloc)
+    if len(set(names)) != len(names):
+        raise _fail("inputs: each input needs its own name", where)
+    return tuple(names)
+
+
 def _block(loader: _Loader, bname: str, value: YMap, loc: Location) -> Block:
     let: dict[str, Raw] = {}
     if "let" in value:
@@ -603,7 +744,7 @@ def _block(loader: _Loader, bname: str, value: YMap, loc: Location) -> Block:
         raise _fail(f"block {bname!r} needs layers", value.loc)
     body = loader.items(value["layers"], value.value_locs["layers"], "layers")
     doc = value.get("doc", "")
-    return Block(bname, loader.blocks_params[bname], let, body, loc, str(doc))
+    return Block(bname, loader.blocks_params[bname], let, body, loc, str(doc), loader.blocks_inputs[bname])
 
 
 def _calls(items: tuple[Item, ...]) -> Iterator[Item]:
