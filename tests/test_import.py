@@ -192,6 +192,32 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+class NotATree(nn.Module):
+    """`b` is read again after the concatenation it feeds has merged: written with the graph construct."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv3 = nn.Conv2d(16, 8, 1)
+
+    def forward(self, x: Any) -> Any:
+        a = F.relu(self.conv1(x))
+        b = self.conv2(a)
+        return self.conv3(torch.cat([a, b], dim=1)) + b
+
+
+def test_not_a_tree_uses_from() -> None:
+    """conv1 3·3·3·8 + 8 = 224, conv2 3·3·8·8 + 8 = 584, conv3 16·8 + 8 = 136: 944 params; MACs on 8×8:
+    64·8·27 + 64·8·72 + 64·8·16 = 13,824 + 36,864 + 8,192 = 58,880."""
+    result = import_module(NotATree(), (3, 8, 8), name="net", title="net", reference="test:net")
+    assert "- concat: {name: cat, from: [relu, conv2]}" in result.text
+    assert "- add: {name: add, from: [conv3, conv2]}" in result.text
+    analysis = engine.analyze(spec.load_text(result.text, "net.yaml"))
+    assert (analysis.totals.params, analysis.totals.macs) == (944, 58_880)
+    assert_exact(NotATree(), (3, 8, 8))
+
+
 @pytest.mark.parametrize(
     ("make", "shape"),
     [

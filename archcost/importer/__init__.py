@@ -70,7 +70,10 @@ def import_module(module: nn.Module, shape: tuple[int, ...], *, name: str, title
     torch.set_num_threads(1)
     traced = trace.trace(module, shape, source)
     graph = mapping.map_graph(traced)
-    items = structure.structure(graph, source)
+    try:
+        items: tuple[structure.Item, ...] | None = structure.structure(graph, source)
+    except structure.NotATreeError:
+        items = None  # written with the graph construct instead
     figures = measure.measure(module, shape, source)
     used = {op.module for op in graph.ops if op.module}
     notes: list[str] = []
@@ -81,14 +84,10 @@ def import_module(module: nn.Module, shape: tuple[int, ...], *, name: str, title
             f"Not counted: parameters the forward pass never uses at inference: {listed}; "
             f"{sum(unused.values()):,} of the module's {figures.params:,}."
         )
-    text = emit.emit(
-        items,
-        name=name,
-        title=title,
-        reference=reference,
-        input_shape=shape,
-        notes=notes,
-    )
+    if items is None:
+        text = emit.emit_graph(graph, name=name, title=title, reference=reference, input_shape=shape, notes=notes)
+    else:
+        text = emit.emit(items, name=name, title=title, reference=reference, input_shape=shape, notes=notes)
     try:
         analysis = engine.analyze(spec.load_text(text.text, f"<import {source}>"))
     except SpecError as exc:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archcost.importer.mapping import Op
-from archcost.importer.structure import Fork, Item, Leaf, leaves
+from archcost.importer.mapping import INPUT, Graph, Op
+from archcost.importer.structure import MERGES, Fork, Item, Leaf, leaves
 
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 
@@ -251,6 +251,41 @@ def _node(node: Node, indent: int) -> list[str]:
     return out
 
 
+def emit_graph(
+    graph: Graph,
+    *,
+    name: str,
+    title: str,
+    reference: str,
+    input_shape: Sequence[int],
+    notes: Sequence[str] = (),
+) -> Emitted:
+    """The spec of a graph that is not a tree: one flat list of layers, each reading the one before it
+    unless it says otherwise with ``from`` (the spec language's graph construct); merges name their
+    inputs. Names are the module paths with ``_`` for the dots (``layer1_0_conv1``)."""
+    names = _Names()
+    paths: dict[str, str] = {}
+    position = {INPUT: -1}
+    body: list[Node] = []
+    previous = INPUT
+    for index, op in enumerate(graph.ops):
+        own = names.take(op.path.replace(".", "_") or op.kind)
+        paths[op.id] = own
+        position[op.id] = index
+
+        def ref(source: str, index: int = index) -> Any:
+            return paths[source] if source != INPUT else -(index + 1)
+
+        content: dict[str, Any] = {"name": own, **op.args}
+        if op.kind in MERGES:
+            content["from"] = [ref(i) for i in op.inputs]
+        elif op.inputs[0] != previous:
+            content["from"] = ref(op.inputs[0])
+        body.append({op.kind: content})
+        previous = op.id
+    return Emitted(_text(body, name, title, reference, input_shape, notes), paths)
+
+
 def emit(
     items: Sequence[Item],
     *,
@@ -263,6 +298,12 @@ def emit(
     """The spec of `items` as YAML text, and each layer's path in it."""
     writer = _Writer()
     body = writer.chain(items, [], _Names())
+    return Emitted(_text(body, name, title, reference, input_shape, notes), writer.paths)
+
+
+def _text(
+    body: list[Node], name: str, title: str, reference: str, input_shape: Sequence[int], notes: Sequence[str]
+) -> str:
     head = [
         "# Written by `archcost import`: the figures of this spec equal the module's (docs/import.md).",
         "archcost: 1",
@@ -275,4 +316,4 @@ def emit(
         head.extend(f"  - {json.dumps(n, ensure_ascii=False)}" for n in notes)
     head.append(f"input: {_scalar(list(input_shape))}")
     head.append("layers:")
-    return Emitted("\n".join([*head, *_lines(body, 2)]) + "\n", writer.paths)
+    return "\n".join([*head, *_lines(body, 2)]) + "\n"
