@@ -419,3 +419,24 @@ def test_show_does_not_import_torch() -> None:
     code = "import sys; from archcost.cli import main; main(['show', 'lenet5']); assert 'torch' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_verify_against_torchvision_finds_the_stand_in() -> None:
+    """The bundled resnet50 is the paper's (stride in the first 1×1 conv), torchvision's is v1.5 (stride in
+    the 3×3): --against names the first layer that differs; with --set v15=true they agree."""
+    _torchvision()
+    runner = CliRunner()
+    differs = runner.invoke(app, ["verify", "resnet50", "--against", "torchvision:resnet50"])
+    assert differs.exit_code == 1
+    assert "DIFFERS layer2.0.conv1: shape 128×28×28 / 128×56×56" in differs.stdout
+    agrees = runner.invoke(app, ["verify", "resnet50", "--set", "v15=true", "--against", "torchvision:resnet50"])
+    assert agrees.exit_code == 0, agrees.output
+    assert "4,089,184,256 / 4,089,184,256" in agrees.stdout
+
+
+def test_verify_takes_an_input_size() -> None:
+    """`verify --input` analyses and builds the spec at another size (LeNet-5 on 36×36: c1 gives 32×32)."""
+    pytest.importorskip("fvcore")
+    result = CliRunner().invoke(app, ["verify", "lenet5", "--input", "1x36x36", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"ok": true' in result.stdout
