@@ -53,10 +53,12 @@ def import_(
     shape = parse_input(input_)
     if name is not None and (not name.strip() or not name.isprintable()):
         raise SpecError(f"--name {name!r}: expected a printable, non-empty name", Location("--name"))
-    try:
-        from archcost import importer
-    except ImportError:
-        raise SpecError("needs torch, not installed here: pip install 'archcost[torch]'", Location(source)) from None
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise SpecError("needs torch, not installed here: pip install 'archcost[torch]'", Location(source))
+    from archcost import importer
+
     imported = importer.import_source(source, shape, name)
     outputs.write_atomic(target, imported.text, spec=True)
     totals = imported.analysis.totals

@@ -68,7 +68,7 @@ def verify(
         raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
     if against is not None:
         if len(refs) != 1:
-            raise SpecError("--against compares one spec with one module: give one spec", Location("--against"))
+            raise SpecError("compares one spec with one module: give one spec", Location("--against"))
         _against(refs[0], against, set_, input_, format_, all_rows)
         return
     out, progress = console(), Console(stderr=True, highlight=False)
