@@ -289,6 +289,46 @@ def test_unmapped_operation_is_named(make: Any, expected: str) -> None:
     assert expected in str(caught.value)
 
 
+class BranchesOnSize(nn.Module):
+    """Python control flow on a size: plain fx fails; the trace with this input's sizes follows the branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: Any) -> Any:
+        y = self.conv(x)
+        if y.shape[-1] > 4:
+            y = torch.relu(y)
+        return self.fc(y.mean((2, 3)))
+
+
+class BranchesOnValues(BranchesOnSize):
+    def forward(self, x: Any) -> Any:
+        y = self.conv(x)
+        if y.sum() > 0:
+            y = torch.relu(y)
+        return self.fc(y.mean((2, 3)))
+
+
+def test_control_flow_on_sizes_follows_this_input() -> None:
+    """On 3×8×8 the conv gives 6×6 (> 4): the ReLU is taken; on 3×6×6 it gives 4×4 and is not.
+    params 3·3·3·8 + 8 + 8·4 + 4 = 260; MACs 6·6·8·27 + 32 = 7,808."""
+    big = imported(BranchesOnSize(), (3, 8, 8))
+    assert [r.kind for r in big.layers] == ["conv", "relu", "global_avgpool", "flatten", "linear"]
+    assert (big.totals.params, big.totals.macs) == (260, 7_808)
+    small = imported(BranchesOnSize(), (3, 6, 6))
+    assert "relu" not in [r.kind for r in small.layers]
+
+
+def test_control_flow_on_values_is_one_line() -> None:
+    with pytest.raises(SpecError) as caught:
+        imported(BranchesOnValues(), (3, 8, 8))
+    assert "cannot trace the module, even with this input's sizes" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def test_cli_unmapped_is_one_line(tmp_path: Path) -> None:
     source = tmp_path / "net.py"
     source.write_text(
