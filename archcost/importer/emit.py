@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcost.importer.mapping import INPUT, Graph, Op
+from archcost.spec import COMMON_KEYS
 from archcost.importer.structure import MERGES, Fork, Item, Leaf, leaves
 
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
@@ -135,6 +136,8 @@ class _Writer:
             if post:
                 content["post"] = self.chain(post, inner, names, mod)
             return {"residual": content}
+        if _GRAPH and any(len(self.chain(b, inner, _copy(names), mod)) > 1 for b in fork.branches if b):
+            return self.fork_with_from(fork, inner, name, mod)
         branches: list[Any] = []
         for i, branch in enumerate(fork.branches):
             if not branch:
@@ -153,6 +156,29 @@ class _Writer:
         self.paths[merge.id] = ".".join([*inner, merge.kind])
         return {"parallel": {"name": name, "merge": merge.kind, "branches": branches}}
 
+    def fork_with_from(self, fork: Fork, inner: list[str], name: str, mod: list[str]) -> Node:
+        """A fork whose branches are not single items, as one list with the graph construct: each branch's
+        layers in turn (a later branch's first layer reads the list's input with ``from``), then the merge
+        naming the branches' last items. Unlike a parallel's unnamed branch lists, this adds no level to
+        the layers' paths (``features.1.block.1.fc1`` stays that)."""
+        names = _Names()
+        items: list[Node] = []
+        ends: list[str | None] = []
+        for branch in fork.branches:
+            if not branch:
+                ends.append(None)
+                continue
+            placed = self.chain(branch, inner, names, mod)
+            if items:
+                _content(placed[0])["from"] = -(len(items) + 1)  # the list's input
+            items.extend(placed)
+            ends.append(str(_content(placed[-1])["name"]))
+        merge = names.take(_segments(fork.merge.path)[-1] if fork.merge.path else fork.merge.kind)
+        refs: list[Any] = [end if end is not None else -(len(items) + 1) for end in ends]
+        items.append({fork.merge.kind: {"name": merge, "from": refs}})
+        self.paths[fork.merge.id] = ".".join([*inner, merge])
+        return {"sequential": {"name": name, "layers": items}}
+
     def single(self, items: Sequence[Item], prefix: list[str], names: _Names, fallback: str, mod: list[str]) -> Node:
         """`items` as one item under `prefix`: itself if it places as one, else a sequential `fallback`."""
         trial = _Names()
@@ -163,6 +189,21 @@ class _Writer:
             return placed[0]
         name = names.take(fallback)
         return {"sequential": {"name": name, "layers": self.chain(items, [*prefix, name], _Names(), mod)}}
+
+
+def _copy(names: _Names) -> _Names:
+    copy = _Names()
+    copy.taken = set(names.taken)
+    return copy
+
+
+def _content(node: Node) -> dict[str, Any]:
+    content: dict[str, Any] = next(iter(node.values()))
+    return content
+
+
+_GRAPH = "from" in COMMON_KEYS
+"""The spec language has the graph construct (``from``, merges over named inputs)."""
 
 
 def _residual(fork: Fork) -> bool:

@@ -98,7 +98,7 @@ def _name(target: Any) -> str:
     if module.startswith("torch.nn.functional"):
         return f"F.{name}"
     if module in ("_operator", "operator"):
-        return {"add": "+", "iadd": "+=", "mul": "*", "imul": "*=", "getitem": "[]"}.get(name, name)
+        return {"add": "+", "iadd": "+=", "mul": "*", "imul": "*=", "truediv": "/", "getitem": "[]"}.get(name, name)
     return f"torch.{name}" if "torch" in module or module == "" else f"{module}.{name}"
 
 
@@ -770,7 +770,9 @@ def _merge(kind: str) -> Callable[[_Mapper, fx.Node], Data]:
 def _with_constant(
     mapper: _Mapper, node: fx.Node, kind: str, x: Data, constant: list[fx.Node], others: list[Any]
 ) -> Data:
-    """`x + p` or `x * p` with p a parameter: a position embedding or a layer scale."""
+    """`x + p` or `x * p` with p a parameter: a position embedding or a layer scale; `x * 0.17`: a scale."""
+    if kind == "multiply" and not constant and len(others) == 1 and _number(others[0]):
+        return mapper.emit(node, "scale", {"factor": float(others[0])}, (x,), short="scale", layout=x.layout)
     tensors = [c for c in constant if isinstance(mapper.traced.values[c], torch.Tensor)]
     if len(tensors) == 1 and len(constant) == 1:  # a parameter, or a view of one (timm: gamma.reshape(1, -1, 1, 1))
         p = mapper.traced.values[tensors[0]]
@@ -786,6 +788,19 @@ def _with_constant(
             return mapper.emit(node, "layer_scale", {}, (x,), short="layer_scale", layout=x.layout)
     other = repr(others[0]) if others and not constant else "a constant"
     raise mapper.unmapped(node, f"{_what(node, mapper.traced)} of a computed tensor and {other}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fn_divide(mapper: _Mapper, node: fx.Node) -> Data:
+    """`x / n` with n a number: a scale by 1/n (the mean of n summed tensors)."""
+    x = mapper.one(node)
+    divisor = node.args[1] if len(node.args) > 1 else None
+    if not _number(divisor) or divisor == 0 or node.kwargs:
+        raise mapper.unmapped(node, f"{_what(node, mapper.traced)} of a computed tensor and {divisor!r}")
+    return mapper.emit(node, "scale", {"factor": 1 / divisor}, (x,), short="scale", layout=x.layout)
 
 
 def _fn_cat(mapper: _Mapper, node: fx.Node) -> Data:
@@ -987,6 +1002,8 @@ FUNCTIONS: Final[dict[Any, Callable[[_Mapper, fx.Node], Any]]] = {
     operator.imul: _merge("multiply"),
     torch.mul: _merge("multiply"),
     torch.cat: _fn_cat,
+    operator.truediv: _fn_divide,
+    torch.div: _fn_divide,
     torch.concat: _fn_cat,
     torch.chunk: _fn_pieces,
     torch.split: _fn_pieces,
@@ -1035,6 +1052,7 @@ METHODS: Final[dict[str, Callable[[_Mapper, fx.Node], Any]]] = {
     "add_": _merge("add"),
     "mul": _merge("multiply"),
     "mul_": _merge("multiply"),
+    "div": _fn_divide,
     "chunk": _fn_pieces,
     "split": _fn_pieces,
     "clone": _fn_alias,
