@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcost.importer.mapping import INPUT, Graph, Op
-from archcost.spec import COMMON_KEYS
 from archcost.importer.structure import MERGES, Fork, Item, Leaf, leaves
+from archcost.spec import COMMON_KEYS
 
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 

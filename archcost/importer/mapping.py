@@ -798,7 +798,7 @@ def _fn_divide(mapper: _Mapper, node: fx.Node) -> Data:
     """`x / n` with n a number: a scale by 1/n (the mean of n summed tensors)."""
     x = mapper.one(node)
     divisor = node.args[1] if len(node.args) > 1 else None
-    if not _number(divisor) or divisor == 0 or node.kwargs:
+    if not isinstance(divisor, int | float) or isinstance(divisor, bool) or divisor == 0 or node.kwargs:
         raise mapper.unmapped(node, f"{_what(node, mapper.traced)} of a computed tensor and {divisor!r}")
     return mapper.emit(node, "scale", {"factor": 1 / divisor}, (x,), short="scale", layout=x.layout)
 
