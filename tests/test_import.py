@@ -237,8 +237,22 @@ def test_user_modules(make: Any, shape: tuple[int, ...]) -> None:
 def test_names_are_module_paths() -> None:
     analysis = imported(EncoderDecoder(), (3, 16, 16))
     names = {r.name for r in analysis.layers}
-    assert {"enc1.0", "enc1.1", "enc1.2", "dec", "upsample", "out"} <= names
-    assert any(n.endswith(".enc2.0") for n in names)  # inside the skip connection's parallel
+    assert {"enc1.0", "enc1.1", "enc1.2", "enc2.0", "enc2.1", "up", "cat", "dec", "relu", "upsample", "out"} == names
+
+
+def test_torchvision_names_are_module_paths() -> None:
+    """Every module with parameters that runs is a layer of the same name (ResNet-50, MobileNet v2 with its
+    residuals, ShuffleNet v2 with its channel split and concatenation)."""
+    _torchvision()
+    for name in ("resnet50", "mobilenet_v2", "shufflenet_v2_x0_5"):
+        loaded = load(f"torchvision:{name}")
+        result = import_module(loaded.module, loaded.input or (), name=name, title=name, reference=name)
+        weighted = {
+            path
+            for path, m in loaded.module.named_modules()
+            if not any(True for _ in m.children()) and any(True for _ in m.parameters(recurse=False))
+        }
+        assert weighted <= {r.name for r in result.analysis.layers}, name
 
 
 def test_functional_residual_by_hand() -> None:

@@ -99,7 +99,10 @@ class _Writer:
             head = self.head(item, mod)
             if head is None:
                 assert isinstance(item, Fork)
-                out.append(self.fork(item, (), prefix, names.take(self.rest(item.merge, mod)[-1]), mod))
+                if _GRAPH:  # its layers are this list's own: written in it, with from
+                    out.extend(self.inline(item, prefix, names, mod, out))
+                else:
+                    out.append(self.fork(item, (), prefix, names.take(self.rest(item.merge, mod)[-1]), mod))
                 i += 1
                 continue
             j = i + 1
@@ -155,6 +158,33 @@ class _Writer:
                 branches.append(self.chain(branch, [*inner, position], _Names(), mod))
         self.paths[merge.id] = ".".join([*inner, merge.kind])
         return {"parallel": {"name": name, "merge": merge.kind, "branches": branches}}
+
+    def inline(self, fork: Fork, prefix: list[str], names: _Names, mod: list[str], before: list[Node]) -> list[Node]:
+        """A fork written into the current list with the graph construct: each branch's items in turn (a
+        later branch's first item reads the fork's input with ``from``), then the merge naming what it
+        reads. `before` is what the list holds already; the fork's input is its last item (or the list's
+        input)."""
+        items: list[Node] = []
+        source = str(_content(before[-1])["name"]) if before else None
+
+        def fork_input() -> Any:
+            return source if source is not None else -(len(items) + 1)
+
+        ends: list[Any] = []
+        for branch in fork.branches:
+            if not branch:
+                ends.append(None)
+                continue
+            placed = self.chain(branch, prefix, names, mod)
+            if items:
+                _content(placed[0])["from"] = fork_input()
+            items.extend(placed)
+            ends.append(str(_content(placed[-1])["name"]))
+        merge = names.take(_segments(fork.merge.path)[-1] if fork.merge.path else fork.merge.kind)
+        refs = [end if end is not None else fork_input() for end in ends]
+        items.append({fork.merge.kind: {"name": merge, "from": refs}})
+        self.paths[fork.merge.id] = ".".join([*prefix, merge])
+        return items
 
     def fork_with_from(self, fork: Fork, inner: list[str], name: str, mod: list[str]) -> Node:
         """A fork whose branches are not single items, as one list with the graph construct: each branch's
