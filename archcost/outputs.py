@@ -321,4 +321,7 @@ def write_atomic(path: Path, text: str, inputs: Iterable[Path | str] = (), *, sp
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
 
-    write_with(path, fill, inputs, spec=spec)
+    if spec:
+        write_with(path, fill, inputs, spec=True)
+    else:
+        write_with(path, fill, inputs)
