@@ -17,8 +17,14 @@ if TYPE_CHECKING:
 
     from archcost.check import CheckRow
 
-VERDICT_STYLE = {"pass": "green", "explained": "yellow", "reported": "cyan", "fail": "bold red", "missing": "bold red"}
-"""The terminal colour of each verdict."""
+VERDICT_STYLE: dict[str, str] = {
+    "pass": "green",
+    "explained": "yellow",
+    "reported": "cyan",
+    "fail": "bold red",
+    "missing": "bold red",
+}
+"""The terminal colour of each :class:`~archcost.check.Verdict` (a StrEnum: its value is the key)."""
 
 
 def _figure_text(row: CheckRow, style: Style) -> str:
@@ -44,8 +50,10 @@ def _difference_text(row: CheckRow, style: Style) -> str:
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
         return units.general(difference)
-    reported = row.computed - difference
-    pct = f" ({100 * difference / reported:+.1f}%)" if reported else ""
+    share = units.quotient(100 * difference, row.computed - difference) if isinstance(difference, int) else None
+    if isinstance(difference, float) and row.computed != difference:
+        share = 100 * difference / (row.computed - difference)
+    pct = f" ({share:+.1f}%)" if share is not None else ""
     sign = "+" if difference >= 0 else "−"
     return f"{sign}{units.human(abs(round(difference)))}{pct}"
 
