@@ -353,7 +353,7 @@ def cmd_scale(o: argparse.Namespace) -> None:
     if o.format == "table":
         _console().print(report.scale_table(rows, o.alpha, o.beta, o.gamma))
     else:
-        _echo(json.dumps(report.scale_dicts(rows, o.alpha, o.beta, o.gamma), indent=2))
+        sys.stdout.write(report.scale_text(rows, o.format, o.alpha, o.beta, o.gamma))
 
 
 def cmd_check(o: argparse.Namespace) -> None:
@@ -371,7 +371,7 @@ def cmd_check(o: argparse.Namespace) -> None:
             console.print(report.check_table(loaded.title, rows))
     failed = [r for r in all_rows if r.failed]
     if o.format == "json":
-        _echo(json.dumps(report.check_dicts(all_rows), indent=2))
+        sys.stdout.write(report.check_json(all_rows))
     elif o.format == "markdown":
         sys.stdout.write(report.check_markdown(all_rows))
     elif console is not None:

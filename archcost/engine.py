@@ -85,6 +85,8 @@ class Analysis:
     layers: tuple[LayerResult, ...]
     totals: Totals
     meta: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The model parameters set by the caller (``--set``); the other settings are the spec's defaults."""
 
     @property
     def output(self) -> LayerResult:
@@ -541,6 +543,7 @@ def analyze(
         layers=result,
         totals=totals,
         meta=spec.meta,
+        overrides=dict(overrides or {}),
     )
 
 
@@ -569,7 +572,19 @@ def compound_scaling(spec: Spec, phis: Sequence[int], alpha: float, beta: float,
     base = model_scope(spec, {})
     steps = []
     for phi in phis:
-        factors = {"depth": alpha**phi, "width": beta**phi, "resolution": gamma**phi}
+        factors = {}
+        for key, option, base_factor in (
+            ("depth", "alpha", alpha),
+            ("width", "beta", beta),
+            ("resolution", "gamma", gamma),
+        ):
+            try:
+                factors[key] = base_factor**phi
+            except OverflowError:  # a float power past 1.8e308 raises rather than giving inf
+                raise SpecError(
+                    f"{base_factor:g}^{phi} is beyond a float (about 1.8e308): give a smaller --{option} or --phi",
+                    Location(f"--{option}"),
+                ) from None
         settings: dict[str, Any] = {}
         for key, pname in scaling.items():
             value = base[pname]

@@ -21,6 +21,7 @@ from archcost.report.show import (
     FORMATS,
     Row,
     explain,
+    label,
     memory,
     render_text,
     rows,
@@ -30,6 +31,7 @@ from archcost.report.show import (
     to_dict,
     to_json,
     to_markdown,
+    variant,
 )
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "compare_text",
     "explain",
     "gallery",
+    "label",
     "memory",
     "render_text",
     "rows",
@@ -65,4 +68,5 @@ __all__ = [
     "to_dict",
     "to_json",
     "to_markdown",
+    "variant",
 ]

@@ -115,6 +115,8 @@ def ratio_cell(value: float, style: Style) -> str:
     """A ratio: ``×0.09`` in the terminal, three significant digits elsewhere."""
     if not math.isfinite(value):
         return "" if style is Style.CSV else NO_VALUE
+    if style is Style.CSV:
+        return repr(value)
     return f"×{value:.2g}" if style in (Style.HUMAN, Style.EXACT) else f"{value:.3g}"
 
 

@@ -11,10 +11,9 @@ from archcost import units
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column, Style
+from archcost.report.terminal import TerminalTable
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from archcost.check import CheckRow
 
 VERDICT_STYLE: dict[str, str] = {
@@ -90,18 +89,15 @@ _JSON_KEYS = (
 )
 
 
-def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> Table:
+def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> TerminalTable:
     """A rich table of one spec's reported figures against the computed ones."""
-    result = terminal.table(
+    return terminal.table(
         COLUMNS,
         check_rows,
         title=f"{spec_title}: reported vs computed",
         styles={"verdict": lambda r: VERDICT_STYLE.get(r.verdict, "")},
-        show_lines=False,
+        fold=True,
     )
-    for column in result.columns:
-        column.overflow = "fold"
-    return result
 
 
 def check_dicts(check_rows: Sequence[CheckRow]) -> list[dict[str, Any]]:

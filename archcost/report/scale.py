@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from archcost import units
 from archcost.engine import Analysis, ScaleStep
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column, Style
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from archcost.report.terminal import TerminalTable
 
 
 class ScaleRow(NamedTuple):
@@ -120,7 +118,7 @@ def _steps(scale_rows: Sequence[ScaleRow], rule: Rule) -> list[_Step]:
     return [_Step(row, base, first_phi, rule) for row in scale_rows]
 
 
-def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> Table:
+def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> TerminalTable:
     """φ, multipliers, MACs, params and the MACs ratio beside the rule's prediction."""
     rule = Rule(alpha, beta, gamma)
     factor = rule.factor
