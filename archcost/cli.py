@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from archcost import __version__, engine, report, spec, units
+from archcost import __version__, engine, memory, report, spec, units
 from archcost.errors import Location, SpecError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 COMMANDS = ("show", "list", "compare", "scale", "check", "gallery", "verify", "schema")
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = tuple(units.DTYPE_BYTES)
-OPTIMIZERS = tuple(engine.OPTIMIZER_STATES)
+OPTIMIZERS = tuple(memory.OPTIMIZER_STATES)
 Y_AXES = ("top1", "top5", "params", "memory")
 CHART_SUFFIXES = (".png", ".svg", ".pdf")
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -209,8 +209,8 @@ def cmd_show(o: argparse.Namespace) -> None:
     if chart is not None and chart_file:
         chart.check_path(Path(chart_file))  # before the work, not after
     analysis = analyze_ref(o.spec, o.set, o.input, o.batch, o.dtype, o.max_layers)
-    mem = engine.memory(analysis, o.optimizer)
-    fits = engine.fit(analysis, _parse_budget(o.memory), o.optimizer) if o.memory else None
+    mem = memory.memory(analysis, o.optimizer)
+    fits = memory.fit(analysis, _parse_budget(o.memory), o.optimizer) if o.memory else None
     if chart is not None:
         path = Path(chart_file) if chart_file else Path(f"archcost-{analysis.name}.png")
         chart.layers_chart(analysis, path, depth=o.depth)
@@ -252,7 +252,7 @@ def catalog_entries(index: Path | None = None) -> list[report.CatalogEntry]:
 
 def catalog_index() -> str:
     """The bundled index's text: every bundled spec's `list` entry, computed now, and the fingerprint of the
-    files it was computed from. Regenerate it with `ARCHCOST_UPDATE_GOLDEN=1 python3 -m pytest tests/test_list.py`."""
+    files it was computed from. Regenerate it with `python3 -m pytest -m golden --update-golden`."""
     entries = [_catalog_entry(name) for name in spec.bundled_names()]
     about = (
         "archcost list's entries, computed from the bundled specs and archcost's modules with this fingerprint; "

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402  (next to this file)
 
-from archcost import engine, spec  # noqa: E402
+from archcost import engine, memory, spec  # noqa: E402
 
 ARCHCOST = [sys.executable, "-c", "import sys; from archcost.cli import app; sys.argv[0] = 'archcost'; app()"]
 """The command line, as the installed `archcost` script runs it, on this checkout."""
@@ -54,7 +54,7 @@ import sys, warnings
 warnings.simplefilter("ignore")
 import torch
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
-from archcost import engine, spec, torchcheck
+from archcost import engine, memory, spec, torchcheck
 analysis = engine.analyze(spec.load(sys.argv[1]))
 model = torchcheck.build(analysis).eval()
 x = torch.randn(1, *analysis.input)
@@ -76,9 +76,9 @@ and parameters per module: two traces, as `archcost verify` runs them); ``least`
 
 LIBRARY_ROUTE = r"""
 import sys
-from archcost import engine, report, spec
+from archcost import engine, memory, report, spec
 analysis = engine.analyze(spec.load(sys.argv[1]))
-sys.stdout.write(report.render_text(analysis, "json", None, engine.memory(analysis), None))
+sys.stdout.write(report.render_text(analysis, "json", None, memory.memory(analysis), None))
 """
 """The same JSON from archcost used as a library: the process without the command-line layer (argparse)."""
 
@@ -270,7 +270,7 @@ def versus_torch(env: dict[str, str], repeats: int, rounds: int, results: dict[s
         "(what `archcost verify` runs). Total only: FlopCountAnalysis(...).total() and parameter_count, one "
         "trace: a lower bound on any torch route. "
         "fvcore's count is in its own convention (batch norm counted, bias not), hence not equal to MACs. "
-        "As a library: the same JSON from `python3 -c` calling spec.load, engine.analyze, engine.memory and "
+        "As a library: the same JSON from `python3 -c` calling spec.load, engine.analyze, memory.memory and "
         "report.render_text, without the command-line layer. The floor's ratio: the torch route's time over "
         f"that of a process that only runs `{FLOOR}`, the most any Python YAML reader could reach here."
     )
@@ -310,7 +310,7 @@ def scaling(sizes: Sequence[int], results: dict[str, Any]) -> str:
             load_t, loaded = timed(lambda t=text, s=shape: spec.load_text(t, f"{s}.yaml"), repeats)  # type: ignore[misc]
             limits = engine.Limits(max_layers=max(size, engine.Limits().max_layers))
             analyse_t, analysis = timed(lambda s=loaded, lim=limits: engine.analyze(s, limits=lim), repeats)  # type: ignore[misc]
-            memory_t, _ = timed(lambda a=analysis: engine.memory(a), 1)  # type: ignore[misc]
+            memory_t, _ = timed(lambda a=analysis: memory.memory(a), 1)  # type: ignore[misc]
             n = len(analysis.layers)
             total = load_t + analyse_t
             per_layer.append(total / n)
@@ -337,7 +337,7 @@ def scaling(sizes: Sequence[int], results: dict[str, Any]) -> str:
     note = (
         "chain: one YAML item per layer (the loader works as hard as the engine); residual and dense: "
         "blocks made with `repeat` (7 and 4 layers each; dense concatenations grow the channels). "
-        "The memory model (engine.memory: inference peak, saved activations) is what `show` adds."
+        "The memory model (memory.memory: inference peak, saved activations) is what `show` adds."
     )
     return "## Scaling (in-process)\n\n" + table(headers, rows) + "\n\n" + note
 

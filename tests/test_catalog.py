@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from archcost import engine, layers, spec
+from archcost import layers, memory, spec
 from archcost.errors import SpecError
 from archcost.layers import ARG_TYPES, CATALOG, KINDS, Example, Kind, ShapeError, coerce
 from tests.catalog_specs import CONTEXTS, example_id, example_spec, examples, in_context, output_shape
@@ -188,7 +188,7 @@ def test_example_saves_what_torch_saves(kind: Kind, example: Example, context: s
     measured = torchcheck.measure_saved(analysis, batch=2, threads=1)
     assert measured.failure is None, measured.failure
     analytic = torchcheck.analytic_saved_by_layer(analysis)
-    assert measured.bytes == engine.memory(analysis).saved_activation_bytes == sum(analytic.values())
+    assert measured.bytes == memory.memory(analysis).saved_activation_bytes == sum(analytic.values())
     assert {k: v for k, v in measured.by_layer.items() if v} == {k: v for k, v in analytic.items() if v}
     assert measured.in_place == torchcheck.inplace_layers(analysis, training=True)
 

@@ -2,7 +2,7 @@
 
 * The layer-kind tables in ``docs/spec-language.md`` and ``docs/conventions.md`` are generated
   from :data:`archcost.layers.CATALOG` by the functions below; the docs must hold exactly that text.
-  Regenerate them after changing the catalog with ``PYTHONPATH=. python3 tests/test_docs.py --write``.
+  Regenerate them after changing the catalog with ``python3 -m pytest -m golden --update-golden``.
 * Each kind's rules in words sit beside its worked examples in its catalog entry, whose figures are
   derived by hand and checked by tests/test_catalog.py.
 * Every complete ```yaml example (one with a top-level ``archcost:`` key) in ``docs/*.md`` and
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import Golden, section
 
 from archcost import check, engine, expr, layers, spec, units
 from archcost.errors import SpecError
@@ -153,32 +153,12 @@ GENERATED: dict[Path, dict[str, Callable[[], str]]] = {
 }
 
 
-def _markers(name: str) -> tuple[str, str]:
-    return f"<!-- generated:{name} -->", f"<!-- end:{name} -->"
-
-
-def section(text: str, name: str) -> str:
-    """The text between a generated section's markers."""
-    start, end = _markers(name)
-    assert start in text and end in text, f"markers {start} … {end} are missing"
-    return text[text.index(start) + len(start) : text.index(end)].strip("\n")
-
-
-def regenerate(text: str, name: str, body: str) -> str:
-    start, end = _markers(name)
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
-
-
 @pytest.mark.parametrize(
     ("path", "name"), [(p, n) for p, tables in GENERATED.items() for n in tables], ids=lambda v: getattr(v, "name", v)
 )
-def test_generated_section_matches_the_code(path: Path, name: str) -> None:
-    expected = GENERATED[path][name]()
-    assert section(path.read_text(encoding="utf-8"), name) == expected, (
-        f"{path.name}: the {name} table is stale; run `PYTHONPATH=. python3 tests/test_docs.py --write`"
-    )
+@pytest.mark.golden
+def test_generated_section_matches_the_code(path: Path, name: str, golden: Golden) -> None:
+    golden.section(path, name, GENERATED[path][name]())
 
 
 def _table_row(text: str, kind: Kind) -> str:
@@ -348,22 +328,3 @@ def test_conventions_doc_names_every_dtype() -> None:
     text = CONV_DOC.read_text(encoding="utf-8")
     for dtype, size in units.DTYPE_BYTES.items():
         assert f"| `{dtype}` | {size} |" in text, f"conventions.md: {dtype} should be {size} bytes"
-
-
-def main(argv: list[str]) -> int:
-    """Print the generated tables, or with --write rewrite them in the docs."""
-    write = "--write" in argv
-    for path, tables in GENERATED.items():
-        if not write:
-            for name, make in tables.items():
-                print(f"{path.name} · {name}\n{make()}\n")
-            continue
-        text = path.read_text(encoding="utf-8")
-        for name, make in tables.items():
-            text = regenerate(text, name, make())
-        path.write_text(text, encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

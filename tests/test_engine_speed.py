@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from archcost import engine, expr, layers, spec
+from archcost import engine, expr, layers, memory, spec
 from archcost.engine import INPUT, Analysis
 from archcost.expr import ExprError
 
@@ -102,7 +102,7 @@ def test_an_untaken_branch_is_never_compiled() -> None:
 
 def reference_peak(analysis: Analysis) -> tuple[int, str]:
     """The inference peak by the plain walk: sum the live set at every layer, drop what is done."""
-    storage, storage_last = engine._storages(analysis, training=False)
+    storage, storage_last = memory._storages(analysis, training=False)
     alive = {INPUT: math.prod(analysis.input)}
     best = (alive[INPUT], INPUT)
     for i, layer in enumerate(analysis.layers):
@@ -118,6 +118,6 @@ def reference_peak(analysis: Analysis) -> tuple[int, str]:
 @pytest.mark.parametrize("name", ["alexnet", "densenet121", "efficientnet_b0", "inception_v3", "mobilenet_v2"])
 def test_running_peak_equals_the_plain_walk(name: str) -> None:
     analysis = engine.analyze(spec.load(name))
-    peak = engine.peak_inference(analysis)
+    peak = memory.peak_inference(analysis)
     assert (peak.elements, peak.layer) == reference_peak(analysis)
     assert sum(size for _, size in peak.alive) == peak.elements

@@ -35,9 +35,10 @@ from cli_runner import CliRunner
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from archcost import engine, layers, report, spec
+from archcost import engine, layers, memory, report, spec
 from archcost.cli import app
 from archcost.errors import SpecError
+from archcost.spec import reader
 
 FILE = "fuzz.yaml"
 CASE_SECONDS = 2.0
@@ -109,7 +110,7 @@ def outcome(text: str) -> str | None:
         try:
             loaded = spec.load_text(text, FILE, spec.bundled_dir())
             analysis = engine.analyze(loaded, limits=LIMITS)
-            mem = engine.memory(analysis)
+            mem = memory.memory(analysis)
             data = json.loads(report.render_text(analysis, "json", None, mem, None))
         except SpecError as exc:
             check_error(exc)
@@ -440,12 +441,12 @@ def test_libyaml_reads_every_text_as_pyyaml(name: str, data: st.DataObject) -> N
         at = data.draw(st.integers(0, len(text)))
         text = text[:at] + data.draw(st.sampled_from(BREAKERS)) + text[at + data.draw(st.integers(0, 3)) :]
     fast = parsed(text)
-    saved = spec._FAST_LOADER
+    saved = reader._FAST_LOADER
     try:
-        spec._FAST_LOADER = None
+        reader._FAST_LOADER = None
         assert parsed(text) == fast
     finally:
-        spec._FAST_LOADER = saved
+        reader._FAST_LOADER = saved
 
 
 @fuzz_settings(500)

@@ -2,21 +2,22 @@
 
 The index holds each bundled spec's list entry, computed from exactly the files its fingerprint
 names; `list` analyses the specs itself whenever the fingerprint differs. To update it after
-changing a spec or a module: `ARCHCOST_UPDATE_GOLDEN=1 python3 -m pytest tests/test_list.py`,
+changing a spec or a module: `python3 -m pytest -m golden --update-golden`,
 then review the diff.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Golden
 
 from archcost import cli, engine, spec
+from archcost.spec import loading
 
 INDEX = spec.bundled_dir() / spec.BUNDLED_INDEX
 
@@ -38,14 +39,9 @@ def _count_analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_bundled_index_is_current() -> None:
-    text = cli.catalog_index()
-    if os.environ.get("ARCHCOST_UPDATE_GOLDEN"):
-        INDEX.write_text(text, encoding="utf-8")
-    assert INDEX.read_text(encoding="utf-8") == text, (
-        "specs/index.json is out of date: "
-        "run `ARCHCOST_UPDATE_GOLDEN=1 python3 -m pytest tests/test_list.py` and review the diff"
-    )
+@pytest.mark.golden
+def test_bundled_index_is_current(golden: Golden) -> None:
+    golden.file(INDEX, cli.catalog_index())
 
 
 def test_list_reads_the_current_index_without_analysing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,12 +81,17 @@ def test_the_fingerprint_changes_with_any_spec_or_module(tmp_path: Path, monkeyp
     original = spec.bundled_fingerprint()
     specs, package = tmp_path / "specs", tmp_path / "archcost"
     shutil.copytree(spec.bundled_dir(), specs)
-    shutil.copytree(Path(spec.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__", "specs"))
-    monkeypatch.setattr(spec, "bundled_dir", lambda: specs)
-    monkeypatch.setattr(spec, "__file__", str(package / "spec.py"))
+    shutil.copytree(spec.package_dir(), package, ignore=shutil.ignore_patterns("__pycache__", "specs"))
+    monkeypatch.setattr(loading, "bundled_dir", lambda: specs)
+    monkeypatch.setattr(loading, "package_dir", lambda: package)
     assert spec.bundled_fingerprint() == original  # the same files elsewhere: the same fingerprint
     seen = {original}
-    for path in (specs / "lenet5.yaml", package / "layers" / "conv.py", package / "engine.py"):
+    for path in (
+        specs / "lenet5.yaml",
+        package / "layers" / "conv.py",
+        package / "engine.py",
+        package / "spec" / "model.py",
+    ):
         before = path.read_bytes()
         path.write_bytes(before + b"\n")  # one byte more
         assert spec.bundled_fingerprint() not in seen

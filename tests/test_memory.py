@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from archcost.engine import Analysis, analyze, fit, memory, peak_inference, saved_for_backward
+from archcost.engine import Analysis, analyze
+from archcost.memory import fit, memory, peak_inference, saved_for_backward
 from archcost.spec import load_text
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from archcost import engine, layers, spec
+from archcost import engine, layers, memory, spec
 from archcost.layers import KINDS
 from tests.conftest import AnalyzeYaml
 
@@ -34,7 +34,7 @@ def bundled_analysis(name: str) -> engine.Analysis:
     """The spec at batch 2; at a halved input while its saved bytes exceed BUDGET."""
     loaded = spec.load(name)
     analysis = engine.analyze(loaded, batch=2)
-    while engine.memory(analysis).saved_activation_bytes > BUDGET:
+    while memory.memory(analysis).saved_activation_bytes > BUDGET:
         c, h, w = analysis.input
         analysis = engine.analyze(loaded, batch=2, input_override=(c, h // 2, w // 2))
     return analysis
@@ -117,7 +117,7 @@ def test_structure_saves_what_torch_saves(analyze_yaml: AnalyzeYaml, name: str) 
     measured = torchcheck.measure_saved(analysis, batch=2, threads=1)
     assert measured.failure is None, measured.failure
     analytic = torchcheck.analytic_saved_by_layer(analysis)
-    assert measured.bytes == engine.memory(analysis).saved_activation_bytes == sum(analytic.values())
+    assert measured.bytes == memory.memory(analysis).saved_activation_bytes == sum(analytic.values())
     assert {k: v for k, v in measured.by_layer.items() if v} == {k: v for k, v in analytic.items() if v}
     running_in_place = torchcheck.inplace_layers(analysis, training=True)
     assert measured.in_place == running_in_place
@@ -156,7 +156,7 @@ def test_saved_bytes_by_hand(analyze_yaml: AnalyzeYaml) -> None:
         "fc": 2 * 64 * f32,  # its input, that map (512)
     }
     assert sum(expected.values()) == 7712
-    assert engine.memory(analysis).saved_activation_bytes == 7712
+    assert memory.memory(analysis).saved_activation_bytes == 7712
     assert {k: v for k, v in torchcheck.analytic_saved_by_layer(analysis).items() if v} == expected
     measured = torchcheck.measure_saved(analysis, batch=2)
     assert measured.bytes == 7712
@@ -224,7 +224,7 @@ layers:
     analysis = analyze_yaml(text, batch=2)
     measured = torchcheck.measure_saved(analysis, batch=2)
     gate = 2 * 4 * 1 * 1 * 4
-    assert engine.memory(analysis).saved_activation_bytes - measured.bytes == gate
+    assert memory.memory(analysis).saved_activation_bytes - measured.bytes == gate
 
 
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
@@ -235,7 +235,7 @@ def test_half_precision(dtype: str) -> None:
     assert check.ok and not check.layers, describe(check)
     fp32 = engine.analyze(spec.load("mobilenet_v3_small"), batch=2)
     fixed = sum(2 * layer.input_shapes[0][0] * 4 for layer in fp32.layers if layer.kind == "batchnorm")
-    per_sample32 = engine.memory(fp32).saved_activation_bytes - fixed
+    per_sample32 = memory.memory(fp32).saved_activation_bytes - fixed
     assert check.analytic == per_sample32 // 2 + fixed  # no maxpool here: everything else halves
 
 
@@ -348,11 +348,11 @@ def test_cli_verify_memory_json_and_failure(monkeypatch: pytest.MonkeyPatch) -> 
     code, out = run_verify("lenet5", "--memory", "-b", "2", "--format", "json")
     assert code == 1
     data = json.loads(out)
-    memory = data["results"][0]["memory"]
-    assert data["ok"] is False and data["results"][0]["ok"] is True and memory["ok"] is False
+    checked = data["results"][0]["memory"]
+    assert data["ok"] is False and data["results"][0]["ok"] is True and checked["ok"] is False
     # the wrong rule has each tanh keep its input (c1, c3, c5, f6's outputs) while the next layer
     # still keeps the tanh's output: 2·4·(6·28·28 + 16·10·10 + 120 + 84) = 52,064 B too many
-    assert memory["saved_activation_bytes"] == {
+    assert checked["saved_activation_bytes"] == {
         "analytic": 72_864 + 52_064,
         "measured": 72_864,
         "difference": -52_064,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcost import engine, spec
+from archcost import engine, memory, spec
 from tests.conftest import AnalyzeYaml
 
 torch = pytest.importorskip("torch")
@@ -38,15 +38,15 @@ batch 1, 5-10 s each at full size)."""
 def bundled_analysis(name: str) -> engine.Analysis:
     loaded = spec.load(name)
     analysis = engine.analyze(loaded, batch=1)
-    while engine.memory(analysis).peak_inference_bytes > BUDGET:
+    while memory.memory(analysis).peak_inference_bytes > BUDGET:
         c, h, w = analysis.input
         analysis = engine.analyze(loaded, batch=1, input_override=(c, h // 2, w // 2))
     return analysis
 
 
-def describe(memory: engine.Memory, measured: torchcheck.PeakMeasurement) -> str:
+def describe(mem: memory.Memory, measured: torchcheck.PeakMeasurement) -> str:
     return (
-        f"analytic {memory.peak_inference_bytes:,} at {memory.peak_layer}; torch held {measured.held:,} at "
+        f"analytic {mem.peak_inference_bytes:,} at {mem.peak_layer}; torch held {measured.held:,} at "
         f"{measured.held_layer}, allocated {measured.allocated:,} at {measured.allocated_layer}, "
         f"input {measured.input_bytes:,}; failure {measured.failure}"
     )
@@ -55,19 +55,19 @@ def describe(memory: engine.Memory, measured: torchcheck.PeakMeasurement) -> str
 @pytest.mark.parametrize("name", spec.bundled_names())
 def test_bundled_peak_matches_torch(name: str) -> None:
     analysis = bundled_analysis(name)
-    memory = engine.memory(analysis)
+    mem = memory.memory(analysis)
     measured = torchcheck.measure_peak_inference(analysis)
-    assert measured.failure is None, describe(memory, measured)
+    assert measured.failure is None, describe(mem, measured)
     # what the analysis models: exactly, at the same layer
-    assert measured.held == memory.peak_inference_bytes, describe(memory, measured)
-    assert measured.held_layer == memory.peak_layer, describe(memory, measured)
+    assert measured.held == mem.peak_inference_bytes, describe(mem, measured)
+    assert measured.held_layer == mem.peak_layer, describe(mem, measured)
     # everything torch has alive is the executor's tensors and the caller's input
-    assert measured.allocated == measured.held_with_input, describe(memory, measured)
+    assert measured.allocated == measured.held_with_input, describe(mem, measured)
     # so the analysis is short of torch's live storages by at most the input (freed after its
     # last reader in the analysis, held by the caller in torch), and by nothing when the input
     # is alive at the analytic peak and the peak stays there
     assert measured.held <= measured.allocated <= measured.held + measured.input_bytes
-    if engine.INPUT in dict(memory.peak_alive):
+    if engine.INPUT in dict(mem.peak_alive):
         assert measured.allocated >= measured.held
     else:
         assert measured.allocated == measured.held + measured.input_bytes
@@ -103,9 +103,9 @@ def test_hand_graph_at_batch_3(analyze_yaml: AnalyzeYaml) -> None:
     until the add); c3 512 with the add's 256 alive (768, the peak); flatten a view; fc 3.
     At batch 3 in fp32: 768·3·4 = 9,216 B; torch's caller keeps the input too: +128·3·4 = 1,536 B."""
     analysis = analyze_yaml(HAND, batch=3)
-    memory = engine.memory(analysis)
-    assert memory.peak_inference_bytes == 9216
-    assert memory.peak_layer == "c3"
+    mem = memory.memory(analysis)
+    assert mem.peak_inference_bytes == 9216
+    assert mem.peak_layer == "c3"
     measured = torchcheck.measure_peak_inference(analysis)
     assert (measured.held, measured.held_layer) == (9216, "c3")
     assert measured.input_bytes == 1536

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from archcost import engine, report, spec
+from archcost import engine, memory, report, spec
 from archcost.engine import Analysis
 from archcost.report import show, writers
 from archcost.report.columns import Style
@@ -40,8 +40,8 @@ def test_tables_still_render() -> None:
 @pytest.mark.parametrize("name", spec.bundled_names())
 def test_json_text_holds_to_dict(name: str) -> None:
     a = _analysis(name)
-    mem = engine.memory(a, "momentum")
-    fit = engine.fit(a, 3 * 2**30)
+    mem = memory.memory(a, "momentum")
+    fit = memory.fit(a, 3 * 2**30)
     for depth, m, f in ((None, None, None), (None, mem, None), (2, mem, fit)):
         text = report.render_text(a, "json", depth, m, f)
         assert json.loads(text) == report.to_dict(a, depth, m, f)
@@ -54,7 +54,7 @@ def test_names_that_need_escaping() -> None:
     layers = tuple(
         replace(
             layer,
-            name=renamed[layer.name],
+            name=renamed[layer.name],  # kinds come from the catalog: only names and titles are user text
             inputs=tuple(renamed.get(name, name) for name in layer.inputs),
         )
         for i, layer in enumerate(a.layers)
@@ -65,7 +65,7 @@ def test_names_that_need_escaping() -> None:
 
 def test_json_layout_is_one_layer_a_line() -> None:
     a = _analysis("resnet50")
-    text = report.render_text(a, "json", 1, engine.memory(a), None)
+    text = report.render_text(a, "json", 1, memory.memory(a), None)
     lines = text.splitlines()
     assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
     assert '  "totals": {' in lines and '  "layers": [' in lines and '  "groups": [' in lines

@@ -12,21 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+from conftest import analyze_bundled as analyze
+from conftest import by_name
 
 from archcost import engine, spec
-from archcost.engine import Analysis, LayerResult
 from archcost.errors import SpecError
 
 NAMES = spec.bundled_names()
 CLASSIFIERS_10 = {"lenet5"}  # digit classifiers; every other non-lecture spec is an ImageNet classifier
-
-
-def analyze(name: str, **overrides: object) -> Analysis:
-    return engine.analyze(spec.load(name), overrides=overrides)
-
-
-def by_name(analysis: Analysis) -> dict[str, LayerResult]:
-    return {layer.name: layer for layer in analysis.layers}
 
 
 def conv_weights(k: int, cin: int, cout: int, groups: int = 1) -> int:

@@ -12,17 +12,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import analyze_bundled as analyze
+from conftest import by_name
 
 from archcost import engine, spec
-from archcost.engine import Analysis, LayerResult
-
-
-def analyze(name: str, **overrides: object) -> Analysis:
-    return engine.analyze(spec.load(name), overrides=overrides)
-
-
-def by_name(analysis: Analysis) -> dict[str, LayerResult]:
-    return {layer.name: layer for layer in analysis.layers}
 
 
 def tv_make_divisible(value: float, divisor: int = 8) -> int:

@@ -18,17 +18,11 @@ import math
 from fractions import Fraction
 
 import pytest
+from conftest import analyze_bundled as analyze
+from conftest import by_name
 
 from archcost import engine, spec
-from archcost.engine import Analysis, LayerResult
-
-
-def analyze(name: str, **overrides: object) -> Analysis:
-    return engine.analyze(spec.load(name), overrides=overrides)
-
-
-def by_name(analysis: Analysis) -> dict[str, LayerResult]:
-    return {layer.name: layer for layer in analysis.layers}
+from archcost.engine import Analysis
 
 
 def group(analysis: Analysis, prefix: str) -> tuple[int, int]:

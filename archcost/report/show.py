@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from archcost import units
-from archcost.engine import OPTIMIZER_STATES, Analysis, Fit, LayerResult, Memory
+from archcost.engine import Analysis, LayerResult
+from archcost.memory import OPTIMIZER_STATES, Fit, Memory
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column

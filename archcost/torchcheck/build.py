@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from archcost import engine, layers
+from archcost import layers, memory
 from archcost.engine import INPUT, Analysis, LayerResult
 from archcost.errors import Location, SpecError
 from archcost.torchcheck.support import require
@@ -67,8 +67,8 @@ def network_class() -> type[nn.Module]:
 
 def inplace_layers(analysis: Analysis, *, training: bool) -> frozenset[str]:
     """The layers the analysis runs in place (their output lives in their first input's storage),
-    at inference or in training (see ``archcost.engine._storages``); :func:`build` builds them so."""
-    storage, _ = engine._storages(analysis, training=training)
+    at inference or in training (see ``archcost.memory._storages``); :func:`build` builds them so."""
+    storage, _ = memory._storages(analysis, training=training)
     return frozenset(r.name for r in analysis.layers if storage[r.name] == storage[r.inputs[0]])
 
 

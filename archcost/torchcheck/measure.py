@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from archcost import engine, layers, units
+from archcost import layers, memory, units
 from archcost.engine import INPUT, Analysis
 from archcost.errors import Location, SpecError
 from archcost.torchcheck.build import LayerFailedError, build, inplace_layers, materialize, network_class
@@ -309,8 +309,8 @@ def analytic_saved_by_layer(analysis: Analysis) -> dict[str, int]:
     """Saved-for-backward bytes per layer at the analysis' batch, batch statistics included
     (``Memory.saved_by_layer`` leaves out the per-batch-constant part)."""
     size = units.DTYPE_BYTES[analysis.dtype]
-    _, _, shares = engine.saved_for_backward(analysis, size)
-    grad = engine._requires_grad(analysis)
+    _, _, shares = memory.saved_for_backward(analysis, size)
+    grad = memory._requires_grad(analysis)
     out = {}
     for layer in analysis.layers:
         rule = layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, layer.args)
@@ -335,7 +335,7 @@ def verify_memory(
     CPU there is no allocator peak to read and :attr:`MemoryCheck.cuda_note` says so.
     """
     start = time.perf_counter()
-    memory = engine.memory(analysis, optimizer)
+    analytic = memory.memory(analysis, optimizer)
     measured = measure_saved(analysis, batch=analysis.batch, device=device, threads=threads)
     analytic_layers = analytic_saved_by_layer(analysis)
     differing = tuple(
@@ -345,7 +345,7 @@ def verify_memory(
     )
     cuda, note = None, "no CUDA peak: run with --device cuda on a machine with a GPU"
     if measured.failure is None and resolve_device(device).type == "cuda":
-        cuda = _cuda_peaks(analysis, device, optimizer, memory)
+        cuda = _cuda_peaks(analysis, device, optimizer, analytic)
         note = "torch.cuda.max_memory_allocated, in excess of what was allocated before each run"
     peak_measured = measure_peak_inference(analysis, device, threads) if peak and measured.failure is None else None
     return MemoryCheck(
@@ -353,7 +353,7 @@ def verify_memory(
         device=measured.device,
         batch=analysis.batch,
         dtype=analysis.dtype,
-        analytic=memory.saved_activation_bytes,
+        analytic=analytic.saved_activation_bytes,
         measured=None if measured.failure else measured.bytes,
         layers=differing,
         in_place=tuple(sorted(measured.in_place ^ inplace_layers(analysis, training=True)))
@@ -363,12 +363,12 @@ def verify_memory(
         cuda_note=note,
         failure=measured.failure,
         seconds=time.perf_counter() - start,
-        peak_analytic=memory.peak_inference_bytes,
+        peak_analytic=analytic.peak_inference_bytes,
         peak=peak_measured,
     )
 
 
-def _cuda_peaks(analysis: Analysis, device: str, optimizer: str, memory: engine.Memory) -> CudaPeaks:
+def _cuda_peaks(analysis: Analysis, device: str, optimizer: str, analytic: memory.Memory) -> CudaPeaks:
     """Inference: the forward pass's peak above the weights (the input included, as in the
     analysis). Training: weights, gradients, optimizer state and the step's activations, from
     an empty device: one forward, backward and optimizer step."""
@@ -408,7 +408,7 @@ def _cuda_peaks(analysis: Analysis, device: str, optimizer: str, memory: engine.
     training = torch.cuda.max_memory_allocated(dev) - base
     del model, opt, params
     torch.cuda.empty_cache()
-    return CudaPeaks(memory.peak_inference_bytes, inference, memory.training_bytes, training)
+    return CudaPeaks(analytic.peak_inference_bytes, inference, analytic.training_bytes, training)
 
 
 # ---------------------------------------------------------------------------- peak inference, measured
