@@ -591,6 +591,13 @@ def compound_scaling(spec: Spec, phis: Sequence[int], alpha: float, beta: float,
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise SpecError(f"scaling.{key}: parameter {pname!r} is not a number", Location(spec.file))
             scaled = value * factors[key]
+            if not math.isfinite(scaled):
+                option = {"depth": "alpha", "width": "beta", "resolution": "gamma"}[key]
+                raise SpecError(
+                    f"{pname} = {value} × {factors[key]:g} is beyond a float (about 1.8e308): "
+                    f"give a smaller --{option} or --phi",
+                    Location(f"--{option}"),
+                )
             settings[pname] = round(scaled) if key == "resolution" else scaled
         resolution = settings.get(scaling.get("resolution", ""))
         steps.append(ScaleStep(phi, factors["depth"], factors["width"], resolution, settings))

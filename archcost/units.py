@@ -95,9 +95,10 @@ def shape(dims: Sequence[int]) -> str:
     return "×".join(map(digits, dims))
 
 
-def receptive_field(rf: Sequence[int]) -> str:
+def receptive_field(rf: Sequence[int | str]) -> str:
     """A receptive field: ``211`` when square, ``211×195`` (height × width) otherwise."""
-    return digits(rf[0]) if rf[0] == rf[1] else f"{digits(rf[0])}×{digits(rf[1])}"
+    height, width = (digits(v) if isinstance(v, int) else v for v in rf)
+    return height if height == width else f"{height}×{width}"
 
 
 def general(value: float) -> str:

@@ -106,8 +106,11 @@ def shape_cell(value: Sequence[int], _style: Style) -> str:
     return units.shape(value)
 
 
-def field_cell(value: Sequence[int], _style: Style) -> str:
-    """A receptive field: one number when square (``211``), ``211×195`` otherwise."""
+def field_cell(value: Sequence[int], style: Style) -> str:
+    """A receptive field: one number when square (``211``), ``211×195`` otherwise; in the rounded
+    terminal table, past 999T as ``1e4500`` (a field can legally outgrow any count)."""
+    if style is Style.HUMAN and max(value) >= 10**15:
+        return units.receptive_field([units.scientific(v) for v in value])
     return units.receptive_field(value)
 
 

@@ -45,13 +45,16 @@ def _difference_text(row: CheckRow, style: Style) -> str:
     difference = row.difference
     if difference is None or row.computed is None:
         return ""
-    if not math.isfinite(difference):
+    if isinstance(difference, float) and not math.isfinite(difference):
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
-        return units.general(difference)
-    share = units.quotient(100 * difference, row.computed - difference) if isinstance(difference, int) else None
-    if isinstance(difference, float) and row.computed != difference:
-        share = 100 * difference / (row.computed - difference)
+        return units.digits(difference) if isinstance(difference, int) else repr(difference)
+    reported = row.computed - difference
+    share = (
+        None
+        if reported == 0
+        else (units.quotient(100 * difference, reported) if isinstance(reported, int) else 100 * difference / reported)
+    )
     pct = f" ({share:+.1f}%)" if share is not None else ""
     sign = "+" if difference >= 0 else "−"
     return f"{sign}{units.human(abs(round(difference)))}{pct}"
@@ -96,7 +99,6 @@ def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> TerminalTabl
         check_rows,
         title=f"{spec_title}: reported vs computed",
         styles={"verdict": lambda r: VERDICT_STYLE.get(r.verdict, "")},
-        fold=True,
     )
 
 

@@ -13,10 +13,9 @@ move the cursor or colour the terminal. rich costs ~20 ms to import: it is impor
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from archcost.report.columns import Align, Column, Style
 from archcost.report.writers import printable
@@ -26,17 +25,10 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def clean(value: str) -> str:
-    """Text safe to print: lone surrogates and control characters (but line breaks) written as escapes."""
-    if value.isprintable():  # the common case, one C call: no control character, no lone surrogate
-        return value
-    value = printable(value)
-    if _CONTROL.search(value) is None:
-        return value
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), value.replace("\r\n", "\n"))
+    """Text safe to print (:func:`~archcost.report.writers.printable`)."""
+    return printable(value)
 
 
 def text(value: str, style: str = "") -> Text:
@@ -66,8 +58,6 @@ class TerminalTable:
     caption: str | None = None
     sections: set[int] = field(default_factory=set)
     """Row indices before which a separating rule is drawn (a new family in ``archcost list``)."""
-    fold: bool = False
-    """Long cells fold onto more lines when the table is too wide (the check's explanations)."""
 
     def add_row(self, *cells: str | Cell) -> None:
         self.rows.append([c if isinstance(c, Cell) else Cell(clean(c)) for c in cells])
@@ -145,7 +135,7 @@ class TerminalTable:
                 Text(header),
                 footer=Text(self.footer[i]) if self.footer is not None else "",
                 justify=self.justify[i],
-                overflow="fold" if self.fold else "ellipsis",
+                overflow="fold",  # never hide a digit: a cell too long for its column goes on
             )
         for index, row in enumerate(self.rows):
             if index in self.sections and index:
@@ -208,7 +198,6 @@ def table(
     exact: bool = False,
     caption: str | None = None,
     styles: dict[str, Any] | None = None,
-    fold: bool = False,
 ) -> TerminalTable:
     """A terminal table of `rows`, one column per :class:`Column`; `footer` (a row) in bold at the bottom.
 
@@ -223,7 +212,6 @@ def table(
         justify=[c.align for c in columns],
         footer=None if footer is None else [clean(_footer(c, footer, style)) for c in columns],
         caption=None if caption is None else clean(caption),
-        fold=fold,
     )
     result.rows = [
         [

@@ -23,13 +23,23 @@ from archcost.report.columns import Column, Style
 # ---------------------------------------------------------------------------- text
 
 
+_CONTROL: Final = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
 def printable(text: str) -> str:
-    """`text` as it can be written in UTF-8: a lone surrogate (``\\ud800``) becomes those six characters."""
+    """`text` as it can be printed: a lone surrogate (``\\ud800``) and a control character other than a
+    line break (``\\x1b``, ``\\t``) are written as those escapes, so spec text can neither fail to encode
+    as UTF-8 nor move a terminal's cursor or change its colours. Line breaks stay (``\\r\\n``, ``\\r``: ``\\n``)."""
+    if text.isprintable():  # the common case, one C call
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 _MARKDOWN_SPECIAL: Final = re.compile(r"\r\n|[\\|\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
