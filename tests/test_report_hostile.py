@@ -340,7 +340,7 @@ def test_resnet50_says_which_variant() -> None:
     code, out, _ = run("show", "resnet50", "--set", "v15=true", "--format", "json")
     v15 = json.loads(out)
     assert v15["totals"]["macs"] == 4_089_184_256 and v15["label"] == "ResNet-50 (v15=true)"
-    code, table, _ = run("show", "resnet50", "--depth", "1")
+    _, table, _ = run("show", "resnet50", "--depth", "1")
     assert "ResNet-50 (v15=false): input 3×224×224" in table
     _, md, _ = run("show", "resnet50", "--format", "markdown")
     assert md.startswith("**ResNet-50 (v15=false)**")

@@ -49,12 +49,11 @@ def _difference_text(row: CheckRow, style: Style) -> str:
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
         return units.digits(difference) if isinstance(difference, int) else repr(difference)
-    reported = row.computed - difference
-    share = (
-        None
-        if reported == 0
-        else (units.quotient(100 * difference, reported) if isinstance(reported, int) else 100 * difference / reported)
-    )
+    if isinstance(difference, int):  # exact: a whole reported value, perhaps past a float
+        share = units.quotient(100 * difference, row.computed - difference)
+    else:
+        reported = row.computed - difference
+        share = 100 * difference / reported if reported else None
     pct = f" ({share:+.1f}%)" if share is not None else ""
     sign = "+" if difference >= 0 else "−"
     return f"{sign}{units.human(abs(round(difference)))}{pct}"
