@@ -338,6 +338,7 @@ def test_resnet50_says_which_variant() -> None:
     assert data["settings"]["v15"] is False and data["variant"] == {"v15": False}
     assert data["label"] == "ResNet-50 (v15=false)"
     code, out, _ = run("show", "resnet50", "--set", "v15=true", "--format", "json")
+    assert code == 0
     v15 = json.loads(out)
     assert v15["totals"]["macs"] == 4_089_184_256 and v15["label"] == "ResNet-50 (v15=true)"
     _, table, _ = run("show", "resnet50", "--depth", "1")
