@@ -349,7 +349,11 @@ def cmd_scale(o: argparse.Namespace) -> None:
     if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
         raise SpecError(f"--phi {o.phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
     steps = engine.compound_scaling(loaded, phis, o.alpha, o.beta, o.gamma)
-    rows = [report.ScaleRow(step, engine.analyze(loaded, overrides=step.settings)) for step in steps]
+    analyses: dict[int, engine.Analysis] = {}  # a φ given many times is analysed once
+    for step in steps:
+        if step.phi not in analyses:
+            analyses[step.phi] = engine.analyze(loaded, overrides=step.settings)
+    rows = [report.ScaleRow(step, analyses[step.phi]) for step in steps]
     if o.format == "table":
         _console().print(report.scale_table(rows, o.alpha, o.beta, o.gamma))
     else:

@@ -60,6 +60,31 @@ class Column(Generic[Row]):
     display: Callable[[Row, Style], str] | None = None
     """A cell made of more than its value (a figure with its layer and setting); JSON keeps `value` alone."""
 
+    def texts(self, style: Style) -> Callable[[Row], str]:
+        """This column's cells in `style`, as a function of the row: what :meth:`text` gives, with each
+        distinct value formatted once (a table repeats its shapes and figures; the writers stay linear)."""
+        if self.display is not None:
+            display = self.display
+            return lambda row: display(row, style)
+        value, cell = self.value, self.cell
+        none = "" if style is Style.CSV else NO_VALUE
+        blank = self.blank_zero and style in (Style.HUMAN, Style.EXACT)
+        done: dict[Any, str] = {}
+
+        def text(row: Row) -> str:
+            figure = value(row)
+            if figure is None:
+                return none
+            if blank and figure == 0:
+                return ""
+            key = tuple(figure) if isinstance(figure, list) else figure
+            found = done.get(key)
+            if found is None:
+                found = done[key] = cell(figure, style)
+            return found
+
+        return text
+
     def text(self, row: Row, style: Style) -> str:
         """This column's cell of `row` in `style`."""
         if self.display is not None:

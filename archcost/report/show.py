@@ -16,6 +16,7 @@ from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
 from archcost.report.terminal import TerminalTable
+from archcost.spec import gc_paused
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -209,14 +210,15 @@ def table(
     analysis (`--train`), a column shows what each layer saves for backward.
     """
     columns = layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=mem is not None)
-    return terminal.table(
-        columns,
-        rows(analysis, depth, mem.saved_by_layer if mem else None),
-        title=title(analysis),
-        footer=totals_row(analysis, mem),
-        exact=exact,
-        styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
-    )
+    with gc_paused():
+        return terminal.table(
+            columns,
+            rows(analysis, depth, mem.saved_by_layer if mem else None),
+            title=title(analysis),
+            footer=totals_row(analysis, mem),
+            exact=exact,
+            styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
+        )
 
 
 def summary(analysis: Analysis, mem: Memory | None = None, *, train: bool = False, fit: Fit | None = None) -> list[str]:
@@ -305,6 +307,11 @@ def to_dict(
     analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
 ) -> dict[str, Any]:
     """The JSON contract (design README): name, input, batch, dtype, totals, layers."""
+    with gc_paused():  # a dict per layer, all kept: the collector's passes would find nothing
+        return _to_dict(analysis, depth, mem, fit)
+
+
+def _to_dict(analysis: Analysis, depth: int | None, mem: Memory | None, fit: Fit | None) -> dict[str, Any]:
     t = analysis.totals
     data: dict[str, Any] = {
         "name": analysis.name,
@@ -382,7 +389,8 @@ def _text_columns(analysis: Analysis) -> list[Column[Any]]:
 
 def to_csv(analysis: Analysis, depth: int | None = None) -> str:
     """One row per layer (or group) with exact integers; shapes as C×H×W; a totals row last."""
-    return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
+    with gc_paused():
+        return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
 
 
 def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
@@ -391,9 +399,10 @@ def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
         f"**{writers.markdown_escape(label(analysis))}**: input {units.shape(analysis.input)}, "
         f"batch {analysis.batch}, {analysis.dtype}"
     )
-    table_lines = writers.markdown_table(
-        _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
-    )
+    with gc_paused():
+        table_lines = writers.markdown_table(
+            _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
+        )
     return "\n".join([heading, "", *table_lines]) + "\n"
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcost.report.columns import Align, Column, Style
 from archcost.report.writers import printable
@@ -38,12 +38,19 @@ def text(value: str, style: str = "") -> Text:
     return Text(clean(value), style=style)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell's text (already clean) and its rich style."""
+class Cell(NamedTuple):
+    """One cell's text (already clean), its rich style and its width in terminal cells (its widest line).
+
+    A tuple, made once per cell, cheaper than a dataclass; the width is measured once, when it is made.
+    """
 
     text: str
     style: str = ""
+    width: int = -1
+
+    @classmethod
+    def of(cls, text: str, style: str = "") -> Cell:
+        return cls(text, style, _width(text))
 
 
 @dataclass
@@ -60,7 +67,7 @@ class TerminalTable:
     """Row indices before which a separating rule is drawn (a new family in ``archcost list``)."""
 
     def add_row(self, *cells: str | Cell) -> None:
-        self.rows.append([c if isinstance(c, Cell) else Cell(clean(c)) for c in cells])
+        self.rows.append([c if isinstance(c, Cell) else Cell.of(clean(c)) for c in cells])
 
     def add_section(self) -> None:
         self.sections.add(len(self.rows))
@@ -72,11 +79,11 @@ class TerminalTable:
 
     def widths(self) -> list[int]:
         """Each column's width: its widest line of header, cells and footer, in terminal cells."""
-        widths = [_width(h) for h in self.headers]
-        for row in (*self.rows, *([[Cell(f) for f in self.footer]] if self.footer else [])):
+        widths = [_width(h) for h in (*self.headers, *(self.footer or ()))]
+        widths = [max(widths[i :: len(self.headers)]) for i in range(len(self.headers))]
+        for row in self.rows:
             for i, cell in enumerate(row):
-                size = _width(cell.text)
-                widths[i] = max(widths[i], size)
+                widths[i] = max(widths[i], cell.width)
         return widths
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -97,13 +104,13 @@ class TerminalTable:
             title = Text(self.title, style="table.title", justify="center")
             yield from console.render(title, options.update(width=total))
         yield Segment(_rule("┏", "━", "┳", "┓", widths) + "\n")
-        yield from _row_segments([Cell(h, "bold") for h in self.headers], widths, self.justify, "┃", bold)
+        yield from _row_segments([Cell.of(h, "bold") for h in self.headers], widths, self.justify, "┃", bold)
         yield Segment(_rule("┡", "━", "╇", "┩", widths) + "\n")
         styles: dict[str, RichStyle] = {}
         for index, row in enumerate(self.rows):
             if index in self.sections and index:
                 yield Segment(_rule("├", "─", "┼", "┤", widths) + "\n")
-            if all(not cell.style for cell in row) and all("\n" not in cell.text for cell in row):
+            if not any(cell.style or "\n" in cell.text for cell in row):
                 yield Segment(_plain_line(row, widths, self.justify))
                 continue
             for cell in row:
@@ -112,7 +119,7 @@ class TerminalTable:
             yield from _row_segments(row, widths, self.justify, "│", None, styles)
         if self.footer is not None:
             yield Segment(_rule("├", "─", "┼", "┤", widths) + "\n")
-            yield from _row_segments([Cell(f, "bold") for f in self.footer], widths, self.justify, "│", bold)
+            yield from _row_segments([Cell.of(f, "bold") for f in self.footer], widths, self.justify, "│", bold)
         yield Segment(_rule("└", "─", "┴", "┘", widths) + "\n")
         if self.caption:
             caption = Text(self.caption, style="table.caption", justify="center")
@@ -163,7 +170,15 @@ def _pad(value: str, width: int, justify: Align) -> str:
 
 
 def _plain_line(row: Sequence[Cell], widths: Sequence[int], justify: Sequence[Align]) -> str:
-    return "│ " + " │ ".join(_pad(c.text, w, j) for c, w, j in zip(row, widths, justify, strict=True)) + " │\n"
+    """A row of one-line cells without styles: one string."""
+    return (
+        "│ "
+        + " │ ".join(
+            c.text + " " * (w - c.width) if j == "left" else " " * (w - c.width) + c.text
+            for c, w, j in zip(row, widths, justify, strict=True)
+        )
+        + " │\n"
+    )
 
 
 def _row_segments(
@@ -213,10 +228,22 @@ def table(
         footer=None if footer is None else [clean(_footer(c, footer, style)) for c in columns],
         caption=None if caption is None else clean(caption),
     )
+    texts = [c.texts(style) for c in columns]
+    made: dict[str, Cell] = {}  # a text seen before is the same cell: cleaned and measured once
+
+    def cell(value: str) -> Cell:
+        found = made.get(value)
+        if found is None:
+            found = made[value] = Cell.of(clean(value))
+        return found
+
+    if not any(cell_styles):
+        result.rows = [[cell(text(row)) for text in texts] for row in rows]
+        return result
     result.rows = [
         [
-            Cell(clean(c.text(row, style)), how(row) if how is not None else "")
-            for c, how in zip(columns, cell_styles, strict=True)
+            cell(text(row))._replace(style=how(row)) if how is not None else cell(text(row))
+            for text, how in zip(texts, cell_styles, strict=True)
         ]
         for row in rows
     ]

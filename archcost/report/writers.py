@@ -64,8 +64,9 @@ def csv_text(columns: Sequence[Column[Any]], rows: Iterable[Any], footer: Iterab
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in columns])
+    texts = [c.texts(Style.CSV) for c in columns]
     for group in (rows, footer):
-        writer.writerows([printable(c.text(row, Style.CSV)) for c in columns] for row in group)
+        writer.writerows([printable(text(row)) for text in texts] for row in group)
     return out.getvalue()
 
 
@@ -83,7 +84,8 @@ def markdown_table(
         "| " + " | ".join(markdown_escape(c.header) for c in columns) + " |",
         "|" + "|".join(_ALIGN_RULE[c.align] for c in columns) + "|",
     ]
-    lines += ["| " + " | ".join(markdown_escape(c.text(row, Style.MARKDOWN)) for c in columns) + " |" for row in rows]
+    texts = [c.texts(Style.MARKDOWN) for c in columns]
+    lines += ["| " + " | ".join(markdown_escape(text(row)) for text in texts) + " |" for row in rows]
     for row in footer:
         cells = (markdown_escape(c.text(row, Style.MARKDOWN)) for c in columns)
         lines.append("| " + " | ".join(f"**{x}**" if x and bold_footer else x for x in cells) + " |")
