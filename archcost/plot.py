@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from matplotlib.text import Annotation
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
-from archcost import report, units
+from archcost import outputs, report, units
 from archcost.check import Accuracy
 from archcost.engine import Analysis
 from archcost.errors import Location, SpecError
@@ -75,33 +74,20 @@ def check_path(path: Path) -> None:
         )
 
 
-def _file_mode(path: Path) -> int:
-    """The permissions `path` has, or those a new file gets under the current umask."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _save(fig: Figure, path: Path) -> None:
-    """Write the figure in the format its extension names, through a temporary file in the same folder."""
+    """Write the figure in the format its extension names, atomically (:func:`archcost.outputs.write_with`)."""
     fmt = path.suffix.lower().lstrip(".")
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, str | None] = {"Software": None} if fmt == "png" else {}
     if fmt == "svg":
         metadata["Date"] = None
     if fmt == "pdf":
         metadata["CreationDate"] = None
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+
+    def draw(handle: int, tmp_name: str) -> None:
+        os.close(handle)
         fig.savefig(tmp_name, format=fmt, dpi=150, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
-        os.chmod(tmp_name, _file_mode(path))  # mkstemp makes it private; give it the mode a plain open() would
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    outputs.write_with(path, draw)
 
 
 def _new_figure(width: float, height: float) -> Figure:

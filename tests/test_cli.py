@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from cli_runner import CliRunner
 
 from archcost import engine, spec
-from archcost.cli import COMMANDS, app, build_parser
+from archcost.cli import COMMANDS, app, command
 
 runner = CliRunner()
 
@@ -195,7 +196,7 @@ def test_error_names_file_line_and_layer(tmp_path: Path) -> None:
     assert f"{path}:6" in out and "(layer b)" in out and "larger than the padded input" in out
 
 
-HEAVY = ("torch", "fvcore", "matplotlib")
+HEAVY = ("torch", "fvcore", "matplotlib", "pydantic")  # pydantic: typer's own coercion, replaced (cli/coerce.py)
 LIGHT = (*HEAVY, "rich")  # rich is for tables: the machine-readable paths never import it
 
 
@@ -242,11 +243,10 @@ def test_list_groups_by_family_with_imagenet_top1_only() -> None:
 
 def _examples() -> list[list[str]]:
     """Every `archcost ...` line in the commands' --help examples, as arguments."""
-    _, commands = build_parser()
     lines = [
         line.strip().split("#")[0].split()
-        for parser in commands.values()
-        for line in (parser.epilog or "").splitlines()
+        for sub in command().commands.values()
+        for line in (sub.epilog or "").splitlines()
         if line.strip().startswith("archcost ")
     ]
     return [words[1:] for words in lines]
@@ -255,24 +255,16 @@ def _examples() -> list[list[str]]:
 EXAMPLES = _examples()
 
 
-def test_every_command_has_help_with_a_usage_line() -> None:
-    _, commands = build_parser()
-    assert set(commands) == {"show", "list", "compare", "scale", "check", "gallery", "verify", "schema"}
-    assert set(commands) == set(COMMANDS)  # what build_parser(only) knows to build alone
-    for name in commands:
+def test_every_command_has_help_with_a_usage_line_and_examples() -> None:
+    assert set(command().commands) == set(COMMANDS)
+    for name in COMMANDS:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0
-        assert result.stdout.startswith(f"usage: archcost {name}")
+        assert result.stdout.startswith(f"Usage: archcost {name}")
+        assert result.stdout.isascii()  # click writes help as UTF-8 to an ASCII terminal: keep it ASCII
+        if name != "schema":
+            assert "Examples:\n    archcost " + name in result.stdout, name
     assert len(EXAMPLES) >= 10
-
-
-@pytest.mark.parametrize("name", ["show", "list", "compare", "scale", "check", "gallery", "verify", "schema"])
-def test_a_command_alone_gets_the_parser_it_gets_among_all(name: str) -> None:
-    _, alone = build_parser(name)
-    _, every = build_parser()
-    assert set(alone) == {name}
-    assert alone[name].format_help() == every[name].format_help()
-    assert set(build_parser("--help")[1]) == set(build_parser("no-such-command")[1]) == set(every)
 
 
 @pytest.mark.parametrize("args", [e for e in EXAMPLES if e[0] != "verify"], ids=" ".join)
@@ -291,18 +283,26 @@ def test_help_examples_run(args: list[str], tmp_path: Path, monkeypatch: pytest.
 def test_no_arguments_prints_the_commands() -> None:
     result = runner.invoke(app, [])
     assert result.exit_code == 0
-    assert "commands:" in result.stdout and "show" in result.stdout
+    assert "Commands:" in result.stdout and all(f"  {name} " in result.stdout for name in COMMANDS)
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["show", "lenet5", "--nope"], "unrecognized arguments: --nope"),
-        (["shw", "lenet5"], "invalid choice: 'shw'"),
-        (["show", "lenet5", "--form", "json"], "unrecognized arguments: --form"),  # no abbreviations
-        (["show", "lenet5", "--batch", "two"], "expected a whole number ≥ 1, got 'two'"),
-        (["scale", "efficientnet_b0", "--alpha", "0.5"], "expected a number ≥ 1, got '0.5'"),
-        (["check", "lenet5", "--format", "csv"], "invalid choice: 'csv'"),
+        (["show", "lenet5", "--nope"], "no such option --nope"),
+        (["shw", "lenet5"], "no such command 'shw'"),
+        (["show", "lenet5", "--form", "json"], "no such option --form (did you mean --format?)"),  # no abbreviations
+        (["show", "lenet5", "--batch", "two"], "--batch: expected a whole number ≥ 1, got 'two'"),
+        (["show", "lenet5", "--batch", "²"], "--batch: expected a whole number ≥ 1, got '²'"),  # ASCII digits only
+        (["show", "lenet5", "--depth", "①"], "--depth: expected a whole number ≥ 1, got '①'"),
+        (["show", "lenet5", "--batch", "٣"], "--batch: expected a whole number ≥ 1, got '٣'"),  # Arabic-Indic too
+        (["show", "lenet5", "--max-layers", "₂"], "--max-layers: expected a whole number ≥ 1, got '₂'"),
+        (["scale", "efficientnet_b0", "--alpha", "0.5"], "--alpha: expected a number ≥ 1, got '0.5'"),
+        (["scale", "efficientnet_b0", "--alpha", "1e400"], "--alpha: expected a number ≥ 1, got '1e400'"),
+        (["check", "lenet5", "--format", "csv"], "--format: 'csv' is not one of 'table', 'json', 'markdown'"),
+        (["scale"], "missing SPEC"),
+        (["show", "lenet5", "--batch"], "--batch needs a value"),
+        (["show", "lenet5", "x.png", "extra"], "unexpected extra argument"),
     ],
 )
 def test_bad_options_are_one_line_errors(args: list[str], fragment: str) -> None:
@@ -310,7 +310,7 @@ def test_bad_options_are_one_line_errors(args: list[str], fragment: str) -> None
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
-    assert fragment in result.stderr and "--help" in result.stderr
+    assert fragment in result.stderr and "--help`)" in result.stderr
 
 
 def test_options_and_arguments_in_any_order() -> None:
@@ -365,3 +365,75 @@ def test_python_dash_m_and_a_closed_pipe() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait() == 0, err
     assert "Traceback" not in err and "Exception" not in err
+
+
+# ---------------------------------------------------------------------------- typer: completion and coercion
+
+
+@pytest.mark.parametrize(
+    ("shell", "env", "expected"),
+    [
+        ("bash", {"COMP_WORDS": "archcost sh", "COMP_CWORD": "1"}, ["show"]),
+        ("bash", {"COMP_WORDS": "archcost show --for", "COMP_CWORD": "2"}, ["--format"]),
+        ("zsh", {"_TYPER_COMPLETE_ARGS": "archcost show --format "}, ['"table"', '"json"', '"csv"', '"markdown"']),
+        ("fish", {"_TYPER_COMPLETE_ARGS": "archcost com", "_TYPER_COMPLETE_FISH_ACTION": "get-args"}, ["compare\t"]),
+    ],
+)
+def test_shell_completion_answers(
+    shell: str, env: dict[str, str], expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What bash, zsh and fish ask the installed completion script (`archcost --install-completion`) and
+    what archcost answers: command names, option names, an option's choices."""
+    monkeypatch.setenv("_ARCHCOST_COMPLETE", f"complete_{shell}")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert all(word in result.stdout for word in expected), result.stdout
+    assert "Usage:" not in result.stdout
+
+
+def test_completion_options_are_offered() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
+
+
+def test_every_option_is_coerced_without_pydantic() -> None:
+    """Every parameter of every command has archcost's direct conversion (cli/coerce.py), so pydantic,
+    typer's own route, is never imported (the import test above runs the commands)."""
+    from archcost.cli.coerce import DirectParam
+
+    group = command()
+    for sub in [group, *group.commands.values()]:
+        params = [*sub.params, sub.get_help_option(typer.Context(sub, help_option_names=["-h", "--help"]))]
+        for param in params:
+            assert isinstance(param._runtime_param, DirectParam), (sub.name, param.name)  # type: ignore[union-attr]
+
+
+def test_option_choices_are_the_engines_names() -> None:
+    from typing import get_args
+
+    from archcost import memory, units
+    from archcost.cli import options, show
+
+    assert set(get_args(options.DType)) == set(units.DTYPE_BYTES)
+    assert set(get_args(options.Optimizer)) == set(memory.OPTIMIZER_STATES)
+    assert engine.Limits().max_layers == show.MAX_LAYERS
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1), ("-2", -2), ("0.5", 0.5), ("1e-5", 1e-5), ("true", True), ("FALSE", False), ("relu", "relu")],
+)
+def test_set_values_are_read_by_one_rule(text: str, value: object) -> None:
+    from archcost.cli import parse_sets
+
+    got = parse_sets([f"k={text}"])["k"]
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("text", ["²", "①", "₂", "١٢"])
+def test_non_ascii_digits_are_text_not_numbers(text: str) -> None:
+    from archcost.cli import parse_sets
+
+    assert parse_sets([f"k={text}"])["k"] == text  # so a numeric parameter refuses it with its own message

@@ -33,6 +33,8 @@ HEAD = "archcost: 1\nname: t\ninput: [3, 8, 8]\n"
 
 @contextmanager
 def within(seconds: float) -> Iterator[None]:
+    """The body finishes within `seconds`: generous bounds (a bomb without its limit runs for minutes),
+    so that a loaded machine does not fail them."""
     start = time.perf_counter()
     yield
     elapsed = time.perf_counter() - start
@@ -43,7 +45,7 @@ def run(text: str, **kwargs: Any) -> engine.Analysis:
     return engine.analyze(spec.load_text(text, "limits.yaml"), **kwargs)
 
 
-def refused(text: str, fragment: str, seconds: float = 1.0, **kwargs: Any) -> SpecError:
+def refused(text: str, fragment: str, seconds: float = 5.0, **kwargs: Any) -> SpecError:
     """`text` fails within `seconds` with a SpecError holding `fragment`, placed at a line."""
     with within(seconds), pytest.raises(SpecError) as info:
         run(text, **kwargs)
@@ -78,7 +80,7 @@ def test_alias_bomb_as_the_layer_list_fails_fast() -> None:
 def test_aliases_below_the_limit_are_shared_not_copied() -> None:
     """Ten aliases of a 10,000-item list: 100,000 nodes, read quickly (the list is built once)."""
     text = "n: &n [" + ", ".join(["x"] * 10_000) + "]\nm: [" + ", ".join(["*n"] * 10) + "]\n"
-    with within(1.0):
+    with within(5.0):
         doc = spec.parse_yaml(text, "f")
     assert len(doc["m"]) == 10 and all(len(copy) == 10_000 for copy in doc["m"])
     assert doc["m"][0] is doc["n"]
@@ -176,7 +178,7 @@ def test_doubling_block_chain_loads_in_linear_time() -> None:
     for i in range(60):
         text += f"  b{i}:\n    layers: [b{i + 1}, b{i + 1}]\n"
     text += "  b60:\n    layers: [relu]\nlayers: [b0]\n"
-    with within(1.0):
+    with within(5.0):
         spec.load_text(text, "f")
     refused(text, "more than 1,000 layers", limits=engine.Limits(max_layers=1000))
 
@@ -284,7 +286,7 @@ def test_adaptive_pool_windows_in_closed_form() -> None:
         for out in range(1, 70):
             assert layers.adaptive_extent(n, out) == walk(n, out), (n, out)
     # and a huge output is instant (the walk would take hours)
-    with within(1.0):
+    with within(5.0):
         analysis = run("archcost: 1\nname: t\ninput: [3, 7, 7]\nlayers:\n  - adaptive_avgpool: {output: 100000000}\n")
     assert analysis.output.flops == 3 * (7 + 10**8 - math.gcd(7, 10**8)) ** 2
 

@@ -160,7 +160,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(SpecError, match="cannot write: disk full"):  # one line, exit 2 at the command line
         plot.compare_chart(accuracy_rows(), path)
     assert path.read_bytes() == b"old chart"
     assert [p.name for p in tmp_path.iterdir()] == ["c.png"]

@@ -173,13 +173,16 @@ def test_compare_table(hostile: Path) -> None:
 
 def test_compare_json(hostile: Path) -> None:
     data = json.loads(run("compare", str(hostile), "lenet5", "--format", "json"))
-    assert data[0]["label"] == TITLE and data[0]["name"] == NAME
+    assert data[0]["label"] == TITLE + " (wide=true)" and data[0]["name"] == NAME  # the variant named
     assert data[0]["top1_protocol"] == "p|r\nq [red]z[/red] \ud800"
 
 
 def test_compare_csv(hostile: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(run("compare", str(hostile), "lenet5", "--format", "csv"))))
-    assert [r["label"] for r in rows] == [TITLE_PRINTED, "LeNet-5"]  # quoted: commas, quotes, the line break
+    assert [r["label"] for r in rows] == [
+        TITLE_PRINTED + " (wide=true)",
+        "LeNet-5",
+    ]  # quoted: commas, quotes, the line break
     assert rows[0]["params"] == "112" and rows[1]["params"] == "61706"
 
 
@@ -188,7 +191,7 @@ def test_compare_markdown_keeps_its_cells(hostile: Path) -> None:
     rows = assert_markdown_table(run("compare", str(hostile), "lenet5", "--format", "markdown"))
     header, _rule, mine, lenet = rows
     assert len(mine) == len(header) == len(compare.COLUMNS)
-    assert unescape_markdown(mine[0]) == TITLE_PRINTED
+    assert unescape_markdown(mine[0]) == TITLE_PRINTED + " (wide=true)"
     assert lenet[0] == "LeNet-5"
 
 

@@ -370,3 +370,11 @@ def test_layers_chart_names_the_variant(tmp_path: Path) -> None:
 
     fig = plot.layers_chart(engine.analyze(spec.load("resnet50")), tmp_path / "r.png", depth=1)
     assert fig._suptitle.get_text().startswith("ResNet-50 (v15=false): params, MACs")  # type: ignore[attr-defined]
+
+
+def test_compare_names_the_variant() -> None:
+    code, out, _ = run("compare", "resnet50", "resnet50:v15=true", "--format", "json")
+    assert code == 0
+    v1, v15 = json.loads(out)
+    assert [v1["label"], v15["label"]] == ["ResNet-50 (v15=false)", "ResNet-50 (v15=true)"]
+    assert (v1["macs"], v15["macs"]) == (3_857_973_248, 4_089_184_256)

@@ -1,0 +1,93 @@
+"""`archcost verify`: build each spec in torch, profile it with fvcore and compare every figure (torch and
+fvcore are imported only here, only when the command runs)."""
+
+import json
+from typing import Annotated, Literal
+
+import typer
+
+from archcost.cli.base import MismatchError, console, echo, examples, typer_app
+from archcost.cli.options import BatchOption, SetOption
+from archcost.cli.show import analyze_ref
+from archcost.errors import Location, SpecError
+
+
+@typer_app.command(
+    epilog=examples("archcost verify resnet50", "archcost verify --all --memory --batch 2"),
+    short_help="cross-check every figure against torch + fvcore; exit 1 on a mismatch",
+)
+def verify(
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[SPEC]...", help="specs to verify: bundled names or YAML paths", show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="verify every bundled spec")] = False,
+    device: Annotated[
+        str, typer.Option("--device", metavar="cpu|cuda", help="where torch runs the forward pass")
+    ] = "cpu",
+    batch: BatchOption = 1,
+    set_: SetOption = None,
+    format_: Annotated[Literal["table", "json"], typer.Option("--format", "-f", help="output format")] = "table",
+    all_rows: Annotated[bool, typer.Option("--all-rows", help="list every layer, not only those that differ")] = False,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="also run one training-mode forward pass at --batch (2 or more for batch norm) and compare the "
+            "bytes autograd saves for backward with the analytic figure (within 1%); on CUDA also the peaks",
+        ),
+    ] = False,
+) -> None:
+    """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
+    fvcore flops and activations with the analytic figures (with --memory, the saved-for-backward
+    bytes too); exit 1 on any mismatch."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from archcost import spec, torchcheck  # torchcheck imports torch and fvcore only when verify runs
+    from archcost.report import verify as verify_report
+
+    refs = list(dict.fromkeys([*(spec.bundled_names() if all_ else []), *(specs or [])]))  # each once
+    if not refs:
+        raise SpecError("give one or more specs, or --all for every bundled spec", Location("archcost verify"))
+    out, progress = console(), Console(stderr=True, highlight=False)
+    torchcheck.require()
+    torchcheck.resolve_device(device)
+    analyses = [analyze_ref(ref, set_, batch=batch) for ref in refs]  # every spec loads before the slow part
+    results = []
+    memory_checks: list[torchcheck.MemoryCheck] = []
+    table = format_ == "table"
+    for i, analysis in enumerate(analyses, 1):
+        if len(analyses) > 1:
+            progress.print(f"[dim][{i}/{len(analyses)}] verifying {escape(analysis.name)}…[/]")
+        result = torchcheck.verify(analysis, device=device, batch=batch)
+        results.append(result)
+        if table:
+            if result.mismatches or (all_rows and result.layers):
+                out.print(verify_report.table(result, all_rows=all_rows))
+            if result.failure is None:
+                out.print(verify_report.unsupported_line(result), highlight=False, soft_wrap=True)
+            out.print(verify_report.verdict(result), highlight=False, soft_wrap=True)
+        if memory:
+            check = torchcheck.verify_memory(analysis, device=device)
+            memory_checks.append(check)
+            if table:
+                out.print(verify_report.memory_verdict(check), highlight=False, soft_wrap=True)
+    checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
+    failed = [
+        r.name
+        for r, m in zip(results, checks, strict=True)
+        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False))
+    ]
+    if not table:
+        dicts = [
+            {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
+        ]
+        echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
+    elif len(results) > 1:
+        summary = f"{len(results) - len(failed)} of {len(results)} specs agree with torch + fvcore"
+        out.print(
+            f"[bold red]FAILED[/]: {summary}; differ: {', '.join(failed)}" if failed else f"[green]ok[/]: {summary}"
+        )
+    if failed:
+        raise MismatchError
