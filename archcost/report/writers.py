@@ -14,6 +14,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any, Final
 
@@ -100,8 +101,26 @@ def json_rows(columns: Sequence[Column[Any]], rows: Iterable[Any]) -> list[dict[
     return [{c.key: c.value(row) for c in columns} for row in rows]
 
 
-# json.dumps(indent=2) runs json's pure-Python encoder; without indent, the C encoder (five times faster)
+# json.dumps(indent=2) runs json's pure-Python encoder; without indent, the C encoder (five times faster).
+# JSONEncoder.encode makes a new C encoder at every call: one made once and reused writes a layer's
+# line in two thirds of the time (a line per layer, 200,000 of them in a big spec).
 _compact = json.JSONEncoder(separators=(", ", ": "), allow_nan=False).encode
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_c_encode = (
+    None if c_make_encoder is None else c_make_encoder(None, _refuse, _json_str, None, ": ", ", ", False, False, False)
+)
+
+
+def _compact_fast(value: Any) -> str:
+    """`_compact`, through the one C encoder made once."""
+    if _c_encode is not None and isinstance(value, dict | list):
+        return "".join(_c_encode(value, 0))
+    return _compact(value)
 
 
 def _layout(value: Any, indent: str = "\n") -> str:
@@ -110,7 +129,7 @@ def _layout(value: Any, indent: str = "\n") -> str:
     if isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
         return "{" + ",".join(f"{inner}{_json_str(k)}: {_layout(v, inner)}" for k, v in value.items()) + indent + "}"
     if isinstance(value, list) and value and isinstance(value[0], dict | list):
-        return "[" + ",".join(inner + _compact(item) for item in value) + indent + "]"
+        return "[" + ",".join(inner + _compact_fast(item) for item in value) + indent + "]"
     return _compact(value)
 
 
