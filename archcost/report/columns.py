@@ -180,11 +180,3 @@ def shape(key: str, header: str, get: Callable[[Row], Any] | None = None) -> Col
 def ratio(key: str, header: str, get: Callable[[Row], Any]) -> Column[Row]:
     """A right-aligned column of ratios; JSON holds the float, or null against a zero."""
     return Column(key, header, get, ratio_cell, "right")
-
-
-def headers(columns: Sequence[Column[Any]]) -> list[str]:
-    return [c.header for c in columns]
-
-
-def keys(columns: Sequence[Column[Any]]) -> list[str]:
-    return [c.key for c in columns]

@@ -2,8 +2,8 @@
 
 :func:`table` returns a :class:`TerminalTable`, a rich renderable: ``console.print`` draws it.
 When every column fits the console's width, it writes the rows itself, a line at a time — rich's
-own table measures and wraps every cell, which took ~35 s for 20,000 layers against ~0.7 s for the
-JSON. When the columns do not fit, it hands the same cells to a :class:`rich.table.Table`, which
+own table measures and wraps every cell, which took 38 s for 20,000 layers against 0.6 s for the
+JSON (docs/performance.md). When the columns do not fit, it hands the same cells to a :class:`rich.table.Table`, which
 folds them (linear in the rows, but slower). The two draw the same box, padding and alignment.
 
 Spec text is shown as written: it never goes through rich markup (``[bold]`` stays ``[bold]``),
@@ -23,19 +23,11 @@ from archcost.report.writers import printable
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
-    from rich.text import Text
 
 
 def clean(value: str) -> str:
     """Text safe to print (:func:`~archcost.report.writers.printable`)."""
     return printable(value)
-
-
-def text(value: str, style: str = "") -> Text:
-    """Plain text for rich: no markup read, escapes as :func:`clean` writes them."""
-    from rich.text import Text
-
-    return Text(clean(value), style=style)
 
 
 class Cell(NamedTuple):
@@ -74,9 +66,6 @@ class TerminalTable:
 
     # ------------------------------------------------------------------ drawing
 
-    def _lines(self, cells: Sequence[str]) -> list[list[str]]:
-        return [c.split("\n") for c in cells]
-
     def widths(self) -> list[int]:
         """Each column's width: its widest line of header, cells and footer, in terminal cells."""
         widths = [_width(h) for h in (*self.headers, *(self.footer or ()))]
@@ -89,7 +78,7 @@ class TerminalTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self.widths()
         total = sum(widths) + 3 * len(widths) + 1
-        if total > options.max_width:
+        if total > options.max_width or options.ascii_only:  # rich folds, or draws its ASCII box
             yield self.rich_table()
             return
         yield from self._draw(console, options, widths, total)
