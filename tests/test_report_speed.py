@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +135,16 @@ def test_the_table_drawn_in_one_pass_is_richs(make: Any) -> None:
     table = make()
     assert table.widths() and sum(table.widths()) + 3 * len(table.widths()) + 1 <= 250  # the fast path
     assert _drawn(table) == _drawn(table.rich_table())
+
+
+def test_a_big_table_is_drawn_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 layers at 160 columns (what `show` prints to a pipe): never through rich's Table, which
+    measured and wrapped every cell (38 s for 20,000 layers); every layer is a line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import synthetic
+
+    analysis = engine.analyze(spec.load_text(synthetic.residual(5_000), "residual.yaml"))
+    table = report.table(analysis)
+    monkeypatch.setattr(type(table), "rich_table", lambda self: pytest.fail("drawn by rich's Table"))
+    drawn = _drawn(table, width=160)
+    assert len(drawn.splitlines()) == 5_000 + 7  # title, top, header, rule, rows, footer rule, total, bottom
