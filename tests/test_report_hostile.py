@@ -2,8 +2,8 @@
 
 * class 3: integers past a float and past Python's 4,300-digit ``str()`` limit print exactly (every digit,
   or ``1.23e45`` in the rounded terminal table, as docs/conventions.md states); JSON stays valid (no
-  ``Infinity``); reported values like ``1e400`` compare exactly; ``scale --alpha 1e308`` is one line, exit 2;
-* class 4: lone surrogates and markup print escaped, in charts too (no mathtext);
+  ``Infinity``); reported values like ``1e400`` are one-line errors; ``scale --alpha 1e308`` is one line, exit 2;
+* class 4: lone surrogates (through the API; specs refuse them) and markup print escaped, in charts too (no mathtext);
 * class 7: ``compare`` against a first network of 0 params and MACs: no value (—, empty, null), never
   ZeroDivisionError;
 * the variant: ``show resnet50`` is the paper's v1, and says so.
