@@ -111,7 +111,7 @@ def compare_notes(compare_rows: Sequence[CompareRow]) -> list[str]:
     """What each column means, and the protocol behind each error rate."""
     lines = [
         "MACs: multiply-accumulates (bias excluded); FLOPs: 2 per MAC + element-wise ops; activation memory: all "
-        "layer outputs; depth: conv + linear layers on the longest path; RF: receptive field of the last "
+        "layer outputs; depth: weighted layers (those with MACs) on the longest path; RF: receptive field of the last "
         "feature map in pixels; errors: as reported by each paper (%)."
     ]
     for row in compare_rows:

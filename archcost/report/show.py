@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from archcost import units
+from archcost import layers, units
 from archcost.engine import Analysis, LayerResult
 from archcost.memory import OPTIMIZER_STATES, Fit, Memory
 from archcost.report import columns as col
@@ -221,18 +221,24 @@ def table(
         )
 
 
+def weighted_kinds(analysis: Analysis, joiner: str) -> str:
+    """The weighted kinds (the ones with MACs) this network has, in first-use order: "conv/linear"."""
+    seen = dict.fromkeys(layer.kind for layer in analysis.layers if layers.KINDS[layer.kind].weighted)
+    return joiner.join(seen) or joiner.join(k.name for k in layers.CATALOG if k.weighted)
+
+
 def summary(analysis: Analysis, mem: Memory | None = None, *, train: bool = False, fit: Fit | None = None) -> list[str]:
     """The totals in exact integers, the memory figures with their meanings, and the fit."""
     t = analysis.totals
     lines = [
         f"params       {units.exact(t.params):>16}  trainable (weights, biases, norm γ/β); "
         f"buffers {units.exact(t.buffers)}",
-        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of conv/linear, bias excluded "
-        "(the papers' mult-adds)",
+        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of {weighted_kinds(analysis, '/')}, "
+        "bias excluded (the papers' mult-adds)",
         f"FLOPs        {units.exact(t.flops):>16}  2 per MAC + bias adds + element-wise ops",
         f"activations  {units.exact(t.activations):>16}  output elements of all layers, per sample",
-        f"depth {analysis.weighted_depth} weighted layers (conv + linear) · receptive field of the output "
-        f"{units.receptive_field(analysis.output.rf)} px",
+        f"depth {analysis.weighted_depth} weighted layers ({weighted_kinds(analysis, ' + ')}) · "
+        f"receptive field of the output {units.receptive_field(analysis.output.rf)} px",
     ]
     if mem is None:
         return lines
