@@ -8,7 +8,6 @@ outside its tolerance fails unless the spec explains it with a written ``deviati
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -16,97 +15,9 @@ from typing import Any, Final
 from archcost.engine import Analysis
 from archcost.errors import SpecError
 from archcost.spec import ACCURACY_FIGURES, COMPUTED_FIGURES, Reported, Spec
+from archcost.spec.figures import Parsed, parse_value
 
-_MULTIPLIERS: Final = {
-    "": 1.0,
-    "k": 1e3,
-    "K": 1e3,
-    "thousand": 1e3,
-    "M": 1e6,
-    "million": 1e6,
-    "G": 1e9,
-    "B": 1e9,
-    "Bn": 1e9,
-    "bn": 1e9,
-    "billion": 1e9,
-    "T": 1e12,
-    "trillion": 1e12,
-    "%": 1.0,
-}
-_SUPERSCRIPTS: Final = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-_QUALIFIERS: Final = {
-    "~": "about",
-    "≈": "about",
-    "about": "about",
-    "approx.": "about",
-    "approximately": "about",
-    "roughly": "about",
-    "<": "below",
-    "less than": "below",
-    "under": "below",
-    ">": "above",
-    "more than": "above",
-    "over": "above",
-}
-_VALUE_RE: Final = re.compile(
-    r"""^\s*
-    (?P<qual>~|≈|<|>|about|approx\.|approximately|roughly|less\ than|under|more\ than|over)?\s*
-    (?P<int>\d{1,3}(?:[,\u2009\u202f ]\d{3})+|\d+)(?:\.(?P<frac>\d+))?
-    (?:
-        [eE](?P<exp>[-+]?\d+)
-      | \s*[×x*·]\s*10\s*(?:\^|\*\*)?\s*(?P<pow>[-+]?\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)
-    )?
-    (?:\s*(?P<mult>%|thousand|million|billion|trillion|Bn|bn|[kKMGBT](?![A-Za-z])))?
-    (?P<rest>.*)$""",
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """A reported value as a number, with the tolerance its printed precision implies."""
-
-    value: float
-    tolerance: float
-    qualifier: str = ""
-    percent: bool = False
-    rest: str = ""
-
-    def accepts(self, computed: float, tolerance: float | None = None) -> bool:
-        """True when `computed` agrees with this value (or satisfies its bound)."""
-        if self.qualifier == "below":
-            return computed < self.value
-        if self.qualifier == "above":
-            return computed > self.value
-        return abs(computed - self.value) <= (self.tolerance if tolerance is None else tolerance) * (1 + 1e-12)
-
-
-def parse_value(text: str | float) -> Parsed:
-    """Parse a figure as printed: ``138M``, ``1.5 billion``, ``3.8e9``, ``4.2×10^9``, ``10.07%``."""
-    if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not a figure")
-    if isinstance(text, int | float):
-        text = repr(text) if isinstance(text, float) else str(text)
-    match = _VALUE_RE.match(text)
-    if match is None or (match["rest"] and not match["rest"][0].isspace() and match["rest"][0] not in "(,;"):
-        raise ValueError(f"cannot read a number in {text!r} (expected e.g. 138M, 3.8e9, 1.5 billion, 10.07%)")
-    whole = re.sub(r"[,\u2009\u202f ]", "", match["int"])
-    frac = match["frac"] or ""
-    scale = _MULTIPLIERS[match["mult"] or ""]
-    if match["exp"] is not None:
-        scale *= 10.0 ** int(match["exp"])
-    elif match["pow"] is not None:
-        scale *= 10.0 ** int(match["pow"].translate(_SUPERSCRIPTS))
-    value = float(f"{whole}.{frac}" if frac else whole) * scale
-    tolerance = 0.5 * 10.0 ** (-len(frac)) * scale
-    return Parsed(
-        value=value,
-        tolerance=tolerance,
-        qualifier=_QUALIFIERS.get(match["qual"] or "", ""),
-        percent=match["mult"] == "%",
-        rest=match["rest"].strip(),
-    )
-
+__all__ = ["Accuracy", "CheckRow", "Parsed", "accuracy", "check_spec", "computed_figure", "parse_value"]
 
 IMAGENET: Final = "ImageNet"
 
@@ -172,9 +83,12 @@ def check_spec(spec: Spec, analyze: Analyzer) -> list[CheckRow]:
     rows = []
     for entry in reported:
         key = (tuple(sorted((entry.settings or {}).items())), entry.input)
-        if key not in cache:
-            cache[key] = analyze(entry.settings or {}, entry.input)
-        rows.append(_check_one(spec.name, entry, cache[key]))
+        try:
+            if key not in cache:
+                cache[key] = analyze(entry.settings or {}, entry.input)
+            rows.append(_check_one(spec.name, entry, cache[key]))
+        except SpecError as exc:  # placed at the reported entry when it has no line of its own
+            raise exc.at(entry.loc) from None
     return rows
 
 

@@ -27,6 +27,20 @@ class Limits:
     max_repeat: int = 100_000
     max_nesting: int = 64
 
+    @property
+    def max_steps(self) -> int:
+        """Expansion steps, five per allowed layer (1,000,000): every layer, container, block call and
+        repetition entered and every `when` tested, so that work which makes no layers (switched off,
+        empty, repeated) is bounded too. Bundled and synthetic specs take 1 to 2.5 steps per layer."""
+        return 5 * self.max_layers
+
+    @property
+    def max_name_chars(self) -> int:
+        """Characters of all layer names (full dotted paths) together, 256 per allowed layer (51,200,000;
+        a path 64 levels deep of three-character names is 255). Long names times repeats would otherwise
+        fill the memory (a 60 KB spec asked for 9 GB)."""
+        return 256 * self.max_layers
+
 
 @dataclass(slots=True)
 class LayerResult:
@@ -143,27 +157,29 @@ class _Expander:
         self.limits = limits
         self.layers: list[LayerResult] = []
         self.depth = 0
+        self.steps = 0
+        self.name_chars = 0
 
     # -- values
 
-    def scope(self, local: Mapping[str, expr.Value], t: _Tensor) -> dict[str, expr.Value]:
+    def scope(self, local: Mapping[str, expr.Value], tensor: _Tensor) -> dict[str, expr.Value]:
         out = {**self.model_scope, **local}
-        out["cin"] = t.shape[0]
-        if len(t.shape) == 3:
-            out["hin"], out["win"] = t.shape[1], t.shape[2]
+        out["cin"] = tensor.shape[0]
+        if len(tensor.shape) == 3:
+            out["hin"], out["win"] = tensor.shape[1], tensor.shape[2]
         return out
 
     def value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> Any:
         value = raw.value
         if isinstance(value, list):
             locs = getattr(value, "locs", [raw.loc] * len(value))
-            return [_evaluate(v, scope, vl, path) for v, vl in zip(value, locs, strict=True)]
-        return _evaluate(value, scope, raw.loc, path)
+            return [evaluated(v, scope, vl, path) for v, vl in zip(value, locs, strict=True)]
+        return evaluated(value, scope, raw.loc, path)
 
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _at(raw.loc, path))
+            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _placed(raw.loc, path))
         return value
 
     # -- walking
@@ -171,100 +187,114 @@ class _Expander:
     def sequence(
         self,
         items: Sequence[Item],
-        t: _Tensor,
+        tensor: _Tensor,
         local: Mapping[str, expr.Value],
         path: str,
         siblings: _Siblings | None = None,
     ) -> _Tensor:
         siblings = siblings or _Siblings()
         for item in items:
-            if item.when is not None and not self.present(item, t, local, path):
+            if item.when is not None and not self.present(item, tensor, local, path):
                 continue
             name = siblings.claim(item.name, path, item.loc)
-            t = self.item(item, t, local, _join(path, name))
-        return t
+            tensor = self.item(item, tensor, local, _join(path, name))
+        return tensor
 
-    def present(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
+    def step(self, loc: Location, path: str) -> None:
+        """Count one expansion step against the limit (see :attr:`Limits.max_steps`)."""
+        self.steps += 1
+        if self.steps > self.limits.max_steps:
+            raise SpecError(
+                f"the spec takes more than {self.limits.max_steps:,} expansion steps (layers, blocks, repeats"
+                " and `when` tests, including those that make no layer)",
+                _placed(loc, path),
+            )
+
+    def present(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
         """False when the item's `when` condition says it is not emitted."""
         if item.when is None:
             return True
-        cond = self.value(item.when, self.scope(local, t), path)
+        self.step(item.when.loc, path)
+        cond = self.value(item.when, self.scope(local, tensor), path)
         if not isinstance(cond, bool):
-            raise SpecError(f"when must be true or false, got {cond!r}", _at(item.when.loc, path or item.name or ""))
+            raise SpecError(
+                f"when must be true or false, got {cond!r}", _placed(item.when.loc, path or item.name or "")
+            )
         return cond
 
-    def item(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def item(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         if item.repeat is None:
-            return self.single(item, t, local, path)
-        count = self.int_value(item.repeat, self.scope(local, t), path, "repeat", 1)
+            return self.single(item, tensor, local, path)
+        count = self.int_value(item.repeat, self.scope(local, tensor), path, "repeat", 1)
         if count > self.limits.max_repeat:
             raise SpecError(
-                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _at(item.repeat.loc, path)
+                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _placed(item.repeat.loc, path)
             )
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
         for i in range(count):
             child = item.names.format(i=i, n=i + 1) if item.names else str(i)
-            t = self.single(first if i == 0 else plain, t, local, _join(path, child))
-        return t
+            tensor = self.single(first if i == 0 else plain, tensor, local, _join(path, child))
+        return tensor
 
-    def single(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def single(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        self.step(item.loc, path)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
-            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _at(item.loc, path))
+            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
         try:
             if item.kind == "sequential":
-                return self.sequence(item.layers, t, local, path)
+                return self.sequence(item.layers, tensor, local, path)
             if item.kind == "parallel":
-                return self.parallel(item, t, local, path, _Siblings())
+                return self.parallel(item, tensor, local, path, _Siblings())
             if item.kind == "residual":
-                return self.residual(item, t, local, path, _Siblings())
+                return self.residual(item, tensor, local, path, _Siblings())
             block = self.spec.blocks.get(item.kind)
             if block is not None:
-                return self.block(block, item, t, local, path)
-            return self.leaf(item, t, local, path)
+                return self.block(block, item, tensor, local, path)
+            return self.leaf(item, tensor, local, path)
         finally:
             self.depth -= 1
 
     def parallel(
-        self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
     ) -> _Tensor:
         outs = []
         for branch in item.branches:
-            if not self.present(branch, t, local, path):
+            if not self.present(branch, tensor, local, path):
                 continue
             name = siblings.claim(branch.name, path, branch.loc)
-            outs.append(self.item(branch, t, local, _join(path, name)))
+            outs.append(self.item(branch, tensor, local, _join(path, name)))
         if not outs:
-            raise SpecError("every branch of this parallel is switched off by its `when`", _at(item.loc, path))
+            raise SpecError("every branch of this parallel is switched off by its `when`", _placed(item.loc, path))
         merge = str(item.args["merge"].value)
         return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
 
     def residual(
-        self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
     ) -> _Tensor:
-        body = self.sequence(item.layers, t, local, path, siblings)
+        body = self.sequence(item.layers, tensor, local, path, siblings)
         mode = str(item.args["shortcut"].value)
-        match = body.shape == t.shape
-        skip: _Tensor | None = t
+        match = body.shape == tensor.shape
+        skip: _Tensor | None = tensor
         projection = item.projection
-        if projection is not None and not self.present(projection[0], t, local, path):
+        if projection is not None and not self.present(projection[0], tensor, local, path):
             projection = None
         if mode == "projection" or (mode == "auto" and not match):
             if projection is None:
                 raise SpecError(
-                    f"the residual's body turns {_shape(t.shape)} into {_shape(body.shape)}: give a projection"
+                    f"the residual's body turns {_shape(tensor.shape)} into {_shape(body.shape)}: give a projection"
                     " (e.g. a 1×1 conv with the body's stride) or use shortcut: optional",
-                    _at(item.loc, path),
+                    _placed(item.loc, path),
                 )
             proj = projection[0]
             name = siblings.claim(proj.name or "downsample", path, proj.loc)
-            skip = self.item(replace(proj, name=None), t, local, _join(path, name))
+            skip = self.item(replace(proj, name=None), tensor, local, _join(path, name))
         elif mode == "identity" and not match:
             raise SpecError(
                 "shortcut: identity needs the body to keep the shape, "
-                f"but it turns {_shape(t.shape)} into {_shape(body.shape)}",
-                _at(item.loc, path),
+                f"but it turns {_shape(tensor.shape)} into {_shape(body.shape)}",
+                _placed(item.loc, path),
             )
         elif mode == "optional" and not match:
             skip = None
@@ -273,9 +303,9 @@ class _Expander:
             out = self.merge("add", [body, skip], siblings.claim("add", path, item.loc), path, item.loc)
         return self.sequence(item.post, out, local, path, siblings)
 
-    def block(self, block: Block, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
-        caller = _LazyScope(self, local, t)
-        own = _LazyScope(self, {}, t)  # the block's scope as it fills: defaults and lets see earlier ones
+    def block(self, block: Block, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        caller = _LazyScope(self, local, tensor)
+        own = _LazyScope(self, {}, tensor)  # the block's scope as it fills: defaults and lets see earlier ones
         inner: dict[str, expr.Value] = {}
         for pname, default in block.params.items():
             given = item.args.get(pname)
@@ -284,7 +314,7 @@ class _Expander:
             elif default is not None:
                 value = self.value(default, own, path)
             else:
-                raise SpecError(f"block {block.name!r} needs the argument {pname!r}", _at(item.loc, path))
+                raise SpecError(f"block {block.name!r} needs the argument {pname!r}", _placed(item.loc, path))
             inner[pname] = own[pname] = value
         for lname, raw in block.let.items():
             inner[lname] = own[lname] = self.value(raw, own, path)
@@ -296,10 +326,10 @@ class _Expander:
             and body[0].repeat is None
             and body[0].when is None
         ):
-            return self.single(body[0], t, inner, path)  # the container is the block itself
-        return self.sequence(body, t, inner, path)
+            return self.single(body[0], tensor, inner, path)  # the container is the block itself
+        return self.sequence(body, tensor, inner, path)
 
-    def leaf(self, item: Item, t: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def leaf(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
         scope: dict[str, expr.Value] | None = None  # built for the first argument that is an expression
         values: dict[str, Any] = {}
@@ -311,23 +341,30 @@ class _Expander:
                 else:
                     value = raw.value
                     if isinstance(value, list) or (isinstance(value, str) and expr.is_expression(value)):
-                        scope = self.scope(local, t) if scope is None else scope
+                        scope = self.scope(local, tensor) if scope is None else scope
                         value = self.value(raw, scope, path)
                     value = layers.coerce(arg, value)
             except ValueError as exc:
                 loc = raw.loc if raw is not None else item.loc
-                raise SpecError(f"{item.kind}: {exc}", _at(loc, path)) from None
+                raise SpecError(f"{item.kind}: {exc}", _placed(loc, path)) from None
             if raw is not None and _too_large(value):
-                raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _at(raw.loc, path))
+                raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _placed(raw.loc, path))
             values[arg.name] = value
-        return self.record(item.kind, [t], values, path, item.loc)
+        return self.record(item.kind, [tensor], values, path, item.loc)
 
     def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
         return self.record(kind, ins, {}, _join(path, name), loc)
 
     def record(self, kind_name: str, ins: list[_Tensor], values: dict[str, Any], path: str, loc: Location) -> _Tensor:
         if len(self.layers) >= self.limits.max_layers:
-            raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _at(loc, path))
+            raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _placed(loc, path))
+        self.name_chars += len(path)
+        if self.name_chars > self.limits.max_name_chars:
+            raise SpecError(
+                f"the layer names together are longer than {self.limits.max_name_chars:,} characters:"
+                " shorten the names of repeated layers and blocks",
+                _placed(loc, _short_path(path)),
+            )
         kind = layers.KINDS[kind_name]
         inputs: tuple[str, ...]
         shapes: tuple[Shape, ...]
@@ -339,10 +376,10 @@ class _Expander:
             args = Args(values)
             cost = kind.infer(shapes, args)
         except layers.ShapeError as exc:
-            raise SpecError(f"{kind_name}: {exc}", _at(loc, path)) from None
+            raise SpecError(f"{kind_name}: {exc}", _placed(loc, path)) from None
         output = cost.output
         if min(output, default=1) <= 0:
-            raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _at(loc, path))
+            raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _placed(loc, path))
         rf, jump = _receptive_field(ins, cost)
         activations = math.prod(output)
         # by position, in LayerResult's field order: 2.5 times quicker than by keyword, once per layer
@@ -398,13 +435,17 @@ def _too_large(value: Any) -> bool:
     return isinstance(value, int) and value > expr.MAX_MAGNITUDE
 
 
-def _evaluate(value: Any, scope: Mapping[str, expr.Value], loc: Location, path: str) -> Any:
-    """`value` itself, or its value in `scope` if it is an expression."""
+def evaluated(
+    value: Any, scope: Mapping[str, expr.Value], loc: Location, path: str = "", context: str | None = None
+) -> Any:
+    """`value` itself, or its value in `scope` if it is an expression: the one place expressions are
+    evaluated. SpecError at `loc` (in layer `path`) if it fails, saying `context` first (by default,
+    which expression)."""
     if isinstance(value, str) and expr.is_expression(value):
         try:
             return expr.evaluate(value, scope)
         except expr.ExprError as exc:
-            raise SpecError(f"in {value!r}: {exc}", _at(loc, path)) from None
+            raise SpecError(f"{context or f'in {value!r}'}: {exc}", _placed(loc, path)) from None
     return value
 
 
@@ -412,19 +453,19 @@ class _LazyScope(Mapping[str, expr.Value]):
     """The names an expression sees (:meth:`_Expander.scope`), built only when an expression reads one.
 
     Most block arguments are literals, so most calls never build it. Names set on it (a block's
-    parameters and lets, in order) go on top of the scope, as ``scope(inner, t)`` would put them.
+    parameters and lets, in order) go on top of the scope, as ``scope(inner, tensor)`` would put them.
     """
 
-    __slots__ = ("added", "built", "expander", "local", "t")
+    __slots__ = ("added", "built", "expander", "local", "tensor")
 
-    def __init__(self, expander: _Expander, local: Mapping[str, expr.Value], t: _Tensor) -> None:
-        self.expander, self.local, self.t = expander, local, t
+    def __init__(self, expander: _Expander, local: Mapping[str, expr.Value], tensor: _Tensor) -> None:
+        self.expander, self.local, self.tensor = expander, local, tensor
         self.added: dict[str, expr.Value] = {}
         self.built: dict[str, expr.Value] | None = None
 
     def _scope(self) -> dict[str, expr.Value]:
         if self.built is None:
-            self.built = self.expander.scope({**self.local, **self.added}, self.t)
+            self.built = self.expander.scope({**self.local, **self.added}, self.tensor)
         return self.built
 
     def __setitem__(self, key: str, value: expr.Value) -> None:
@@ -445,8 +486,14 @@ class _LazyScope(Mapping[str, expr.Value]):
         return len(self._scope())
 
 
-def _at(loc: Location, path: str) -> Location:
+def _placed(loc: Location, path: str) -> Location:
+    """`loc` with the layer path the error is about."""
     return Location(loc.file, loc.line, loc.column, path)
+
+
+def _short_path(path: str, limit: int = 120) -> str:
+    """A layer path cut in the middle if long (an error message stays one readable line)."""
+    return path if len(path) <= limit else f"{path[: limit // 2]}…{path[-limit // 2 :]}"
 
 
 def _shape(s: Shape) -> str:
@@ -469,12 +516,7 @@ def model_scope(spec: Spec, overrides: Mapping[str, expr.Value]) -> dict[str, ex
             continue
         if isinstance(raw.value, list):
             raise SpecError(f"parameter {name!r} must be a single value", raw.loc)
-        value = raw.value
-        if isinstance(value, str) and expr.is_expression(value):
-            try:
-                value = expr.evaluate(value, scope)
-            except expr.ExprError as exc:
-                raise SpecError(f"parameter {name!r}: {exc}", raw.loc) from None
+        value = evaluated(raw.value, scope, raw.loc, context=f"parameter {name!r}")
         if value is None:
             raise SpecError(f"parameter {name!r} needs a default value", raw.loc)
         scope[name] = value
@@ -485,12 +527,7 @@ def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
     """The spec's input shape evaluated in the model scope."""
     dims = []
     for raw in spec.input:
-        value = raw.value
-        if isinstance(value, str) and expr.is_expression(value):
-            try:
-                value = expr.evaluate(value, scope)
-            except expr.ExprError as exc:
-                raise SpecError(f"input: {exc}", raw.loc) from None
+        value = evaluated(raw.value, scope, raw.loc, context="input")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
         if _too_large(value):
@@ -544,6 +581,17 @@ def analyze(
     )
 
 
+def _power(option: str, factor: float, phi: int) -> float:
+    """`factor` ** `phi`; SpecError naming `option` when that is beyond a float or not a real number."""
+    try:
+        value = factor**phi
+    except (OverflowError, ZeroDivisionError):
+        value = math.inf
+    if not isinstance(value, float | int) or not math.isfinite(value):
+        raise SpecError(f"{option} {factor:g}: {factor:g}^{phi} is beyond a float's range (±1.8e308)", Location(option))
+    return float(value)
+
+
 @dataclass(frozen=True)
 class ScaleStep:
     """One compound-scaling step: the multipliers and the settings they give."""
@@ -566,16 +614,27 @@ def compound_scaling(spec: Spec, phis: Sequence[int], alpha: float, beta: float,
             f"{spec.name} does not declare how it scales: add `scaling: {{width: ..., depth: ..., resolution: ...}}`",
             Location(spec.file),
         )
-    base = model_scope(spec, {})
+    scope = model_scope(spec, {})
+    base: dict[str, float] = {}
+    for key, pname in scaling.items():
+        value = scope[pname]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise SpecError(
+                f"scaling.{key}: parameter {pname!r} is not a number, got {value!r}", spec.params[pname].loc
+            )
+        base[pname] = value
+    options = {"depth": ("--alpha", alpha), "width": ("--beta", beta), "resolution": ("--gamma", gamma)}
     steps = []
     for phi in phis:
-        factors = {"depth": alpha**phi, "width": beta**phi, "resolution": gamma**phi}
+        factors = {key: _power(option, base_factor, phi) for key, (option, base_factor) in options.items()}
         settings: dict[str, Any] = {}
         for key, pname in scaling.items():
-            value = base[pname]
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise SpecError(f"scaling.{key}: parameter {pname!r} is not a number", Location(spec.file))
-            scaled = value * factors[key]
+            scaled = base[pname] * factors[key]
+            if not math.isfinite(scaled) or abs(scaled) > expr.MAX_MAGNITUDE:
+                option, base_factor = options[key]
+                raise SpecError(
+                    f"{option} {base_factor:g}: {pname} × {base_factor:g}^{phi} is beyond 10^30", Location(option)
+                )
             settings[pname] = round(scaled) if key == "resolution" else scaled
         resolution = settings.get(scaling.get("resolution", ""))
         steps.append(ScaleStep(phi, factors["depth"], factors["width"], resolution, settings))

@@ -1,4 +1,4 @@
-"""The one error type for bad input: a spec, an option or a file."""
+"""The one error type for bad input (a spec, an option or a file) and where it is; every message is one line."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ class Location:
         return where
 
 
+def printable(text: str) -> str:
+    """`text` with line breaks, other control characters and lone surrogates escaped as repr() does
+    (``\\n``, ``\\ud800``): a message is one line that any UTF-8 output can print."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class SpecError(Exception):
     """Bad input. The CLI turns it into one message and exit code 2."""
 
@@ -32,9 +40,10 @@ class SpecError(Exception):
         self.location = location or Location()
 
     def __str__(self) -> str:
+        """``file:line:column: message (layer path)``, always one line of printable characters."""
         loc = self.location
         layer = f" (layer {loc.layer})" if loc.layer else ""
-        return f"{loc}: {self.message}{layer}"
+        return printable(f"{loc}: {self.message}{layer}")
 
     def at(self, location: Location) -> SpecError:
         """The same error, placed at `location` where it has no place of its own yet."""

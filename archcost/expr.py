@@ -162,9 +162,29 @@ def _check(value: Any) -> Value:
         if isinstance(value, float) and not math.isfinite(value):
             raise ExprError("the result is not a finite number")
         if abs(value) > MAX_MAGNITUDE:
-            raise ExprError(f"the result {value:.3g} is too large")
+            raise ExprError(f"the result {_shown(value)} is too large (beyond 10^30)")
         return value
     raise ExprError(f"unsupported value {value!r}")
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: a number beyond 10^30 by its size alone (a float cannot hold some
+    integers, and Python prints no integer of more than 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+        return f"{'-' if value < 0 else ''}10^{_digits(value) - 1}…"
+    if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+        return f"{value:.3g}"
+    return _short(repr(value))
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of a nonzero integer, without printing it (bit length, corrected by one comparison)."""
+    estimate = max(1, math.floor((abs(value).bit_length() - 1) * math.log10(2)) + 1)
+    return estimate + int(abs(value) >= 10**estimate)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
 Compiled = Callable[[Mapping[str, Value]], Value]
@@ -252,19 +272,19 @@ def _binary(op: ast.operator, left: Compiled, right: Compiled) -> Compiled:
     apply, what, joins, power = _BINARY[type(op)], type(op).__name__, isinstance(op, ast.Add), isinstance(op, ast.Pow)
 
     def binary(scope: Mapping[str, Value]) -> Value:
-        a, b = left(scope), right(scope)
-        if (isinstance(a, str) or isinstance(b, str)) and not joins:
+        first, second = left(scope), right(scope)
+        if (isinstance(first, str) or isinstance(second, str)) and not joins:
             raise ExprError(f"cannot apply {what} to text: text only supports + (joining) and comparisons")
-        if power and isinstance(b, int | float) and abs(b) > 64:
+        if power and isinstance(second, int | float) and abs(second) > 64:
             raise ExprError("exponent too large (at most 64)")
         try:
-            return _check(apply(a, b))
+            return _check(apply(first, second))
         except ZeroDivisionError:
             raise ExprError("division by zero") from None
         except OverflowError:
             raise ExprError("the result is too large") from None
         except TypeError:
-            raise ExprError(f"cannot apply {what} to {a!r} and {b!r}") from None
+            raise ExprError(f"cannot apply {what} to {_shown(first)} and {_shown(second)}") from None
 
     return binary
 

@@ -122,6 +122,10 @@ def limits_table() -> str:
         f"| leaf layers after expansion | {limits.max_layers:,} | `engine.Limits.max_layers` |",
         f"| copies made by one `repeat` | {limits.max_repeat:,} | `engine.Limits.max_repeat` |",
         f"| nesting depth | {limits.max_nesting:,} | `engine.Limits.max_nesting` |",
+        f"| expansion steps (5 per allowed layer) | {limits.max_steps:,} | `engine.Limits.max_steps` |",
+        f"| characters of all layer names together (256 per allowed layer) | {limits.max_name_chars:,} "
+        "| `engine.Limits.max_name_chars` |",
+        f"| size of a spec file | {spec.MAX_SPEC_BYTES // 2**20} MiB | `spec.MAX_SPEC_BYTES` |",
         f"| YAML nodes, aliases expanded | {spec.MAX_YAML_NODES:,} | `spec.MAX_YAML_NODES` |",
         f"| YAML nesting (mappings and lists) | {spec.MAX_YAML_DEPTH:,} levels | `spec.MAX_YAML_DEPTH` |",
         f"| length of an expression | {expr.MAX_SOURCE:,} characters | `expr.MAX_SOURCE` |",

@@ -7,8 +7,8 @@ Through the CLI: exit 0 or 2, a one-line error, no traceback.
 The cases: bundled specs mutated in their structure (a key dropped or given another type, a
 number made zero, negative, huge, fractional or text, a block that calls itself, a layer kind
 swapped, an expression dropped in, a subtree moved), their text broken (characters inserted or
-deleted, lines duplicated, re-indented or cut), random YAML documents, and random specs built
-from the layer catalog.
+deleted, lines duplicated, re-indented or cut), random YAML documents, random specs built
+from the layer catalog, and variants of each class of hostile spec in issue 15 (tests/hostile_specs.py).
 
 Reproducible: hypothesis is derandomized (each test's examples follow from its name) and keeps no
 example database. ``ARCHCOST_FUZZ_EXAMPLES=N`` runs N examples per test instead of the CI sizes
@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import yaml
 from cli_runner import CliRunner
+from hostile_specs import Hostile, hostile_specs
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -491,6 +492,26 @@ def test_cli_on_mutated_specs(workdir: Path, name: str, data: st.DataObject, fmt
         assert int(match["line"]) >= 1
     elif fmt == "json":
         assert type(json.loads(result.stdout)["totals"]["params"]) is int
+
+
+@fuzz_settings(150)
+@given(hostile_specs())
+def test_hostile_specs_through_the_cli(workdir: Path, case: Hostile) -> None:
+    """Variants of each class of issue 15 (tests/hostile_specs.py): exit 2 and one line at the case's line."""
+    path = workdir / FILE
+    path.write_text(case.text, encoding="utf-8")
+    limit = ["--max-layers", str(LIMITS.max_layers)] if case.command == "show" else []
+    start = time.perf_counter()
+    with hang_guard(HANG_SECONDS):
+        result = CliRunner().invoke(app, [case.command, str(path), *limit])
+    assert time.perf_counter() - start < CASE_SECONDS * 2
+    assert result.exit_code == 2, (case, result.exit_code, result.output[-500:], result.exception)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    match = CLI_ERROR.match(lines[0])
+    assert match is not None, lines[0]
+    assert match["file"] == str(path) and int(match["line"]) == case.line, (case, lines[0])
+    assert case.fragment in lines[0], (case, lines[0])
 
 
 def test_mutations_reach_every_outcome() -> None:

@@ -11,6 +11,7 @@ Callers use this package's names (``spec.load(...)``, ``spec.Spec``).
 from archcost.spec.loading import (
     BUNDLED_INDEX,
     MAX_EXTENDS,
+    MAX_SPEC_BYTES,
     bundled_dir,
     bundled_fingerprint,
     bundled_names,
@@ -53,6 +54,7 @@ __all__ = [
     "CONTAINERS",
     "FORMAT_VERSION",
     "MAX_EXTENDS",
+    "MAX_SPEC_BYTES",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
     "MERGES",

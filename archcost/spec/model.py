@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
+from archcost.spec import figures
 from archcost.spec.reader import YList, YMap, printable
 
 FORMAT_VERSION: Final = 1
@@ -124,6 +125,8 @@ class Reported:
     source: str = "primary"
     note: str = ""
     dataset: str = "ImageNet"
+    places: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    """Where each key's value is (an error about the entry names its line)."""
 
 
 @dataclass(frozen=True)
@@ -403,10 +406,11 @@ class _Loader:
 def _name_pattern(names: str) -> bool:
     """Whether `names` is a name with {i} or {n} fields, and nothing else in braces (no format specs:
     ``{n:>99999999}`` would make names of 100 MB)."""
-    try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(names) if name]
+    try:  # a field's name is None after the last field, "" for {} or {:x}
+        parsed = list(string.Formatter().parse(names))
     except ValueError:
         return False
+    fields = [(name, spec, conversion) for _, name, spec, conversion in parsed if name is not None]
     if not fields or any(name not in ("i", "n") or spec or conversion for name, spec, conversion in fields):
         return False
     return NAME_RE.match(names.format(i=0, n=1)) is not None
@@ -429,17 +433,22 @@ def check_document(doc: Any, file: str) -> YMap:
     return doc
 
 
+def check_version(doc: YMap) -> None:
+    """SpecError unless the spec says ``archcost: 1`` (the whole number: not true, not 1.0)."""
+    version = doc["archcost"]
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise _fail(
+            f"archcost: {version!r} is not a known format version (this is {FORMAT_VERSION})",
+            doc.value_locs["archcost"],
+        )
+
+
 def spec_from_document(doc: YMap, file: str) -> Spec:
     """The Spec tree of a spec that does not extend another (see :func:`check_document`)."""
     for key in ("archcost", "name", "input", "layers"):
         if key not in doc:
             raise _fail(f"the spec needs {key!r} ({TOP_KEYS[key]})", doc.loc)
-    version = doc["archcost"]
-    if version != FORMAT_VERSION:
-        raise _fail(
-            f"archcost: {version!r} is not a known format version (this is {FORMAT_VERSION})",
-            doc.value_locs["archcost"],
-        )
+    check_version(doc)
     name = literal(doc["name"], doc.value_locs["name"], "name", str)
     meta = metadata(doc)
 
@@ -476,7 +485,9 @@ def spec_from_document(doc: YMap, file: str) -> Spec:
     if not body:
         raise _fail("layers is empty", doc.value_locs["layers"])
     check_scaling(meta, params, doc)
-    return Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+    spec = Spec(name, file, input_raw, input_loc, params, blocks, body, meta)
+    check_reported(spec)
+    return spec
 
 
 def check_scaling(meta: Mapping[str, Any], params: Mapping[str, Raw], doc: YMap) -> None:
@@ -542,7 +553,7 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
         for key in ("value", "tolerance"):
             if key in entry:
                 literal(entry[key], entry.value_locs[key], key, (str, int, float))
-                text[key] = str(entry[key])
+                text[key] = _figure_text(entry[key], figure, key, entry.value_locs[key])
         for key in ("where", "unit", "layer", "deviation", "protocol", "note", "dataset"):
             if key in entry:
                 text[key] = literal(entry[key], entry.value_locs[key], key, str)
@@ -561,8 +572,49 @@ def _reported(value: Any, loc: Location) -> tuple[Reported, ...]:
             if not isinstance(dims, YList) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
                 raise _fail("input must be [C, H, W] in whole numbers", entry.value_locs["input"])
             shape_in = tuple(dims)
-        out.append(Reported(figure=figure, loc=entry.loc, settings=settings, input=shape_in, source=source, **text))
+        out.append(
+            Reported(
+                figure=figure,
+                loc=entry.loc,
+                settings=settings,
+                input=shape_in,
+                source=source,
+                places=dict(entry.value_locs),
+                **text,
+            )
+        )
     return tuple(out)
+
+
+def _figure_text(value: str | float, figure: str, key: str, loc: Location) -> str:
+    """A reported value or tolerance as text, once it reads as a finite figure (an error rate: 0 to 100%)."""
+    try:
+        parsed = figures.parse_value(value)
+    except ValueError as exc:
+        raise _fail(f"{key}: {exc}", loc) from None
+    if key == "value" and figure in ACCURACY_FIGURES and not 0 <= parsed.value <= 100:
+        raise _fail(f"value: an error rate is a percentage from 0 to 100, got {printable(str(value))}", loc)
+    return str(value)
+
+
+def check_reported(spec: Spec) -> None:
+    """Each reported figure's `set` names the spec's parameters and its `input` has the spec's rank and
+    sizes from 1 to 10^30 (SpecError at the entry otherwise): checked once the parameters are final."""
+    for entry in spec.meta.get("reported", ()):
+        unknown = [key for key in entry.settings or {} if key not in spec.params]
+        if unknown:
+            known = ", ".join(spec.params) or "none"
+            raise _fail(
+                f"reported set: the spec has no parameter {printable(unknown[0])!r} (its parameters: {known})",
+                entry.places.get("set", entry.loc),
+            )
+        if entry.input is not None:
+            where = entry.places.get("input", entry.loc)
+            if len(entry.input) != len(spec.input):
+                shape = "[C, H, W]" if len(spec.input) == 3 else "[N]"
+                raise _fail(f"reported input {list(entry.input)} is not like the spec's input: give {shape}", where)
+            if not all(1 <= size <= expr.MAX_MAGNITUDE for size in entry.input):
+                raise _fail("reported input sizes must be whole numbers from 1 to 10^30", where)
 
 
 def _check_param_name(key: str, loc: Location) -> None:

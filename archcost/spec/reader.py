@@ -8,6 +8,7 @@ messages, and builds without recursion so that depth, size and alias bombs are c
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,6 +28,7 @@ _PLAIN_TAGS: Final = frozenset(
 )
 _FLOAT_RE: Final = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 _FLOAT_START: Final = "+-.0123456789"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 """How a text _FLOAT_RE matches starts (a cheaper test first: most texts are names)."""
 
 # ---------------------------------------------------------------------------- positioned YAML
@@ -231,7 +233,9 @@ class _Builder:
                 value, height = anchored.value, anchored.height
                 nodes += anchored.nodes
                 if len(stack) + height > MAX_YAML_DEPTH:
-                    raise SpecError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", self._at(event.start_mark))
+                    raise SpecError(
+                        f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", self._place(event.start_mark)
+                    )
             else:  # a mapping or a list starts
                 tag = self._tag(event)
                 loc = Location(file, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -249,7 +253,7 @@ class _Builder:
             if nodes > MAX_YAML_NODES:
                 raise SpecError(
                     f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)",
-                    self._at(event.start_mark),
+                    self._place(event.start_mark),
                 )
             if top is None:
                 root = value
@@ -282,7 +286,7 @@ class _Builder:
             key_event, tag = event, self._tag(event)
             if event.anchor is not None:
                 anchors[event.anchor] = _Anchored(event, tag, open=isinstance(event, yaml.CollectionStartEvent))
-        where = self._at(key_event.start_mark)
+        where = self._place(key_event.start_mark)
         if tag == _MERGE:
             raise SpecError("YAML merge keys (<<) are not supported; use a block", where)
         key = self._scalar(key_event, tag) if isinstance(key_event, yaml.ScalarEvent) else None
@@ -307,13 +311,15 @@ class _Builder:
         """A scalar in a value's place: only plain tags, no dates."""
         if tag not in _PLAIN_TAGS:
             if tag == _TIMESTAMP:
-                raise SpecError(f"{event.value!r} reads as a date; quote it if it is text", self._at(event.start_mark))
+                raise SpecError(
+                    f"{event.value!r} reads as a date; quote it if it is text", self._place(event.start_mark)
+                )
             raise self._not_plain(tag, event.start_mark)
         return self._scalar(event, tag)
 
     def _not_plain(self, tag: str, mark: Any) -> SpecError:
         return SpecError(
-            f"YAML tag {tag!r} is not allowed: a spec holds plain mappings, lists and scalars", self._at(mark)
+            f"YAML tag {tag!r} is not allowed: a spec holds plain mappings, lists and scalars", self._place(mark)
         )
 
     def _scalar(self, event: Any, tag: str) -> Any:
@@ -321,7 +327,12 @@ class _Builder:
         if tag == _STR:  # the commonest cases first, without the constructor's bookkeeping
             plain = not event.style  # None (PyYAML) or "" (libyaml)
             if plain and text[:1] in _FLOAT_START and _FLOAT_RE.match(text):
-                return float(text)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
+                return self._finite(float(text), event)  # YAML 1.1 reads 1e-5 as a string (pyyaml#173)
+            if event.style == '"' and _SURROGATE.search(text):  # only an escape in "..." can make one
+                raise SpecError(
+                    f"{_short(text)} holds a lone surrogate, which is not a character: no output can print it",
+                    self._place(event.start_mark),
+                )
             return text
         if tag == _INT and text.isdecimal() and len(text) < 20 and (text == "0" or text[0] != "0"):  # plain digits
             return int(text)
@@ -334,16 +345,26 @@ class _Builder:
             name = tag.rsplit(":", 1)[-1]
             reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
             raise SpecError(
-                f"cannot read {_short(event.value)} as {name} ({reason})", self._at(event.start_mark)
+                f"cannot read {_short(event.value)} as {name} ({reason})", self._place(event.start_mark)
             ) from None
-        if value is None or isinstance(value, bool | int | float | str):
+        if isinstance(value, float):
+            return self._finite(value, event)
+        if value is None or isinstance(value, bool | int | str):
             return value
         raise SpecError(
             f"unsupported YAML value {_short(event.value)} ({type(value).__name__}); quote it if it is text",
-            self._at(event.start_mark),
+            self._place(event.start_mark),
         )
 
-    def _at(self, mark: Any) -> Location:
+    def _finite(self, value: float, event: Any) -> float:
+        """`value`, or SpecError if it is infinite or not a number (1e400 is beyond a float: no figure is)."""
+        if math.isfinite(value):
+            return value
+        reason = "is not a number" if math.isnan(value) else "is beyond a float's range (±1.8e308)"
+        raise SpecError(f"{_short(event.value)} {reason}", self._place(event.start_mark))
+
+    def _place(self, mark: Any) -> Location:
+        """Where a YAML mark is, 1-based, in this file."""
         return Location(self.file, mark.line + 1, mark.column + 1)
 
 
