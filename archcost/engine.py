@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Pair, Shape
-from archcost.spec import RESERVED, Block, Item, Raw, Spec, gc_paused
+from archcost.spec import COPY, RESERVED, Block, Item, Raw, Spec, gc_paused
 
 INPUT: Final = "input"
 """The producer name of the network input."""
@@ -64,6 +64,9 @@ class LayerResult:
     jump: Pair
     args: Args
     loc: Location
+    survival: float = 1.0
+    """The probability that the layer runs in a training step: the product of the `survival` of the
+    residual bodies it sits in (stochastic depth); 1 outside them. Inference runs every layer."""
 
     @property
     def explain(self) -> str:
@@ -159,6 +162,8 @@ class _Expander:
         self.depth = 0
         self.steps = 0
         self.name_chars = 0
+        self.survival = 1.0
+        """The survival probability of the layers being recorded (residual bodies multiply it)."""
 
     # -- values
 
@@ -181,6 +186,14 @@ class _Expander:
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _placed(raw.loc, path))
         return value
+
+    def probability(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> float:
+        """A residual's `survival`: a number in [0, 1], or SpecError at its place."""
+        value = self.value(raw, scope, path)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 1:  # NaN fails the comparison; a huge int is just > 1
+            raise SpecError(f"residual: survival must be a probability in [0, 1], got {value!r}", _placed(raw.loc, path))
+        return float(value)
 
     # -- walking
 
@@ -234,7 +247,7 @@ class _Expander:
         first = replace(plain, args={**item.args, **item.first})
         for i in range(count):
             child = item.names.format(i=i, n=i + 1) if item.names else str(i)
-            tensor = self.single(first if i == 0 else plain, tensor, local, _join(path, child))
+            tensor = self.single(first if i == 0 else plain, tensor, {**local, COPY: i}, _join(path, child))
         return tensor
 
     def single(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
@@ -273,7 +286,14 @@ class _Expander:
     def residual(
         self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
     ) -> _Tensor:
-        body = self.sequence(item.layers, tensor, local, path, siblings)
+        outer = self.survival
+        survival = item.args.get("survival")
+        if survival is not None:
+            self.survival = outer * self.probability(survival, self.scope(local, tensor), path)
+        try:
+            body = self.sequence(item.layers, tensor, local, path, siblings)
+        finally:
+            self.survival = outer
         mode = str(item.args["shortcut"].value)
         match = body.shape == tensor.shape
         skip: _Tensor | None = tensor
@@ -398,6 +418,7 @@ class _Expander:
             jump,
             args,
             loc,
+            self.survival,
         )
         self.layers.append(layer)
         return _Tensor(path, output, rf, jump)

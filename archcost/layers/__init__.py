@@ -23,6 +23,8 @@ from archcost.layers.base import (
     Args,
     ArgType,
     ArgValue,
+    Backward,
+    BackwardRule,
     Cost,
     Example,
     Explainer,
@@ -37,7 +39,10 @@ from archcost.layers.base import (
     TorchBuilder,
     ViewRule,
     coerce,
+    activation_matmul,
+    no_backward_macs,
     prod,
+    weights_and_input,
 )
 from archcost.layers.conv import CONV
 from archcost.layers.linear import LINEAR
@@ -76,6 +81,8 @@ __all__ = [
     "ArgType",
     "ArgValue",
     "Args",
+    "Backward",
+    "BackwardRule",
     "Cost",
     "Example",
     "Explainer",
@@ -89,8 +96,11 @@ __all__ = [
     "ShapeError",
     "TorchBuilder",
     "ViewRule",
+    "activation_matmul",
     "adaptive_extent",
     "coerce",
     "lookup",
+    "no_backward_macs",
     "prod",
+    "weights_and_input",
 ]

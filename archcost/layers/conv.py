@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
+from archcost.layers.base import (
+    Arg,
+    Args,
+    ArgType,
+    Cost,
+    Example,
+    Kind,
+    Saved,
+    Shape,
+    ShapeError,
+    prod,
+    weights_and_input,
+)
 from archcost.layers.window import dilated, feature_map, hwc, out_size, pad_totals, spatial_text
 from archcost.units import exact
 
@@ -129,6 +141,12 @@ CONV = Kind(
         "'same' and 'valid' are built as explicit padding, since fvcore does not count aten::_convolution_mode)"
     ),
     fvcore_activations=True,
+    backward=weights_and_input,
+    backward_rule=(
+        "weights: the forward MACs again; input: the forward MACs again, unless no gradient flows into it"
+        " (the image)"
+    ),
+    flop_counter_backward=lambda args: args["groups"] == 1,
     torch=_torch,
     examples=(
         Example(

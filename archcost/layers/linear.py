@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
+from archcost.layers.base import (
+    Arg,
+    Args,
+    ArgType,
+    Cost,
+    Example,
+    Kind,
+    Saved,
+    Shape,
+    ShapeError,
+    prod,
+    weights_and_input,
+)
 from archcost.units import exact, shape
 
 if TYPE_CHECKING:
@@ -59,6 +71,11 @@ LINEAR = Kind(
     fvcore=_fvcore,
     fvcore_rule="MACs: one multiply-add is one flop and the bias is not counted (aten::linear)",
     fvcore_activations=True,
+    backward=weights_and_input,
+    backward_rule=(
+        "weights: the forward MACs again; input: the forward MACs again, unless no gradient flows into it"
+        " (the image)"
+    ),
     torch=_torch,
     examples=(
         Example(
