@@ -30,7 +30,7 @@ class CheckRow:
     figure: str
     layer: str
     reported: str
-    computed: int | None
+    computed: int | float | None
     difference: float | None
     tolerance: float | None
     verdict: str  # pass | fail | explained | reported | missing
@@ -45,15 +45,34 @@ class CheckRow:
         return self.verdict in ("fail", "missing")
 
 
-def computed_figure(analysis: Analysis, figure: str, layer: str = "") -> int:
-    """A computed figure for the whole network or for one layer or group (a name prefix)."""
+TRAINING_FIGURES: Final = ("expected_train_macs", "train_step_macs", "train_saving")
+"""The computed figures of a training step (archcost.training): whole network only."""
+
+
+def computed_figure(analysis: Analysis, figure: str, layer: str = "") -> int | float:
+    """A computed figure for the whole network or for one layer or group (a name prefix); the
+    training figures (whole network only) from :mod:`archcost.training`, ``train_saving`` a percentage."""
     assert figure in COMPUTED_FIGURES, figure
+    if figure in TRAINING_FIGURES:
+        if layer:
+            raise SpecError(f"reported figure {figure}: it is for the whole network, not for layer {layer!r}")
+        return _training_figure(analysis, figure)
     if not layer:
         return int(getattr(analysis.totals, figure))
     rows = [r for r in analysis.layers if r.name == layer or r.name.startswith(layer + ".")]
     if not rows:
         raise SpecError(f"reported figure for layer {layer!r}: no such layer or group in {analysis.name}")
     return sum(int(getattr(r, figure)) for r in rows)
+
+
+def _training_figure(analysis: Analysis, figure: str) -> int | float:
+    from archcost import training
+
+    t = training.training(analysis)
+    if figure == "train_saving":
+        every = sum(s.step for s in t.layers)
+        return 100 * (1 - t.train_step_macs / every) if every else 0.0
+    return int(getattr(t, figure))
 
 
 Analyzer = Callable[[Mapping[str, Any], tuple[int, ...] | None], Analysis]

@@ -139,7 +139,7 @@ def summary(t: Training, forward_macs: int) -> list[str]:
     lines = []
     if t.stochastic:
         lines.append(
-            f"expected train MACs {e(t.expected_train_macs):>16}  forward MACs weighted by survival "
+            f"expected MACs{e(t.expected_train_macs):>16}  training forward: MACs weighted by survival "
             f"(stochastic depth; all layers: {e(forward_macs)})"
         )
     skipped = t.skipped
@@ -148,8 +148,13 @@ def summary(t: Training, forward_macs: int) -> list[str]:
         names = ", ".join(s.name for s in skipped[:3]) + (", …" if len(skipped) > 3 else "")
         where = f"; {e(t.skipped_input_grad_macs)} not spent: no gradient flows into the input of {names}"
     lines.append(
-        f"train step MACs     {e(t.train_step_macs):>16}  forward {e(t.expected_train_macs)} + weight gradients "
+        f"step MACs    {e(t.train_step_macs):>16}  training step: forward {e(t.expected_train_macs)} + weight gradients "
         f"{e(t.expected_weight_grad_macs)} + input gradients {e(t.expected_input_grad_macs)}{where}"
         + (" (expected under stochastic depth)" if t.stochastic else "")
     )
     return lines
+
+
+def expected_steps(t: Training) -> dict[str, int]:
+    """Each layer's expected training-step MACs (its step times its survival, rounded), by name."""
+    return {s.name: _expected([(s.survival, s.step)]) for s in t.layers}

@@ -30,6 +30,8 @@ def _figure_text(row: CheckRow, style: Style) -> str:
 def _computed_text(row: CheckRow, style: Style) -> str:
     if row.computed is None:
         return ""
+    if isinstance(row.computed, float):  # a percentage (train_saving)
+        return repr(row.computed) if style is Style.CSV else f"{row.computed:.2f}%"
     if style is Style.CSV:
         return units.digits(row.computed)
     return f"{units.human(row.computed)} ({units.exact(row.computed)})"
@@ -44,6 +46,8 @@ def _difference_text(row: CheckRow, style: Style) -> str:
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
         return units.general(difference)
+    if isinstance(row.computed, float):  # percentage points
+        return f"{difference:+.2f} points"
     reported = row.computed - difference
     pct = f" ({100 * difference / reported:+.1f}%)" if reported else ""
     sign = "+" if difference >= 0 else "−"

@@ -46,8 +46,19 @@ TOP_KEYS: Final = {
     "layers": "the network, a list of layers",
 }
 PAPER_KEYS: Final = ("title", "authors", "year", "url", "venue", "note", "reported")
-COMPUTED_FIGURES: Final = ("params", "macs", "flops", "activations", "buffers")
-"""Figures archcost computes and can compare with a paper."""
+COMPUTED_FIGURES: Final = (
+    "params",
+    "macs",
+    "flops",
+    "activations",
+    "buffers",
+    "expected_train_macs",
+    "train_step_macs",
+    "train_saving",
+)
+"""Figures archcost computes and can compare with a paper. The training ones are per sample
+(docs/conventions.md); ``train_saving`` is the percentage of the training-step MACs that stochastic
+depth saves: 100·(1 − expected step / step with every layer run)."""
 ACCURACY_FIGURES: Final = ("top1_error", "top5_error")
 """Figures a spec records for comparisons and plots; shown, never computed."""
 REPORTED_KEYS: Final = {
