@@ -148,6 +148,16 @@ class _Siblings:
         self.index += 1
         return chosen
 
+    def fresh(self, base: str) -> str:
+        """The name of a layer archcost makes (a merge): `base`, or `base_1`, `base_2`, … if taken."""
+        chosen, suffix = base, 0
+        while chosen in self.used:
+            suffix += 1
+            chosen = f"{base}_{suffix}"
+        self.used.add(chosen)
+        self.index += 1
+        return chosen
+
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
@@ -164,12 +174,14 @@ class _Expander:
         self.name_chars = 0
         self.survival = 1.0
         """The survival probability of the layers being recorded (residual bodies multiply it)."""
+        self.whole: Pair = (1, 1)
+        """The network input's extent per axis (H, W of an image; N of tokens): what attention sees."""
 
     # -- values
 
     def scope(self, local: Mapping[str, expr.Value], tensor: _Tensor) -> dict[str, expr.Value]:
         out = {**self.model_scope, **local}
-        out["cin"] = tensor.shape[0]
+        out["cin"] = tensor.shape[-1] if len(tensor.shape) == 2 else tensor.shape[0]  # a token's features
         if len(tensor.shape) == 3:
             out["hin"], out["win"] = tensor.shape[1], tensor.shape[2]
         return out
@@ -192,7 +204,9 @@ class _Expander:
         value = self.value(raw, scope, path)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not 0 <= value <= 1:  # NaN fails the comparison; a huge int is just > 1
-            raise SpecError(f"residual: survival must be a probability in [0, 1], got {value!r}", _placed(raw.loc, path))
+            raise SpecError(
+                f"residual: survival must be a probability in [0, 1], got {value!r}", _placed(raw.loc, path)
+            )
         return float(value)
 
     # -- walking
@@ -281,7 +295,7 @@ class _Expander:
         if not outs:
             raise SpecError("every branch of this parallel is switched off by its `when`", _placed(item.loc, path))
         merge = str(item.args["merge"].value)
-        return self.merge(merge, outs, siblings.claim(merge, path, item.loc), path, item.loc)
+        return self.merge(merge, outs, siblings.fresh(merge), path, item.loc)
 
     def residual(
         self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
@@ -320,7 +334,7 @@ class _Expander:
             skip = None
         out = body
         if skip is not None:
-            out = self.merge("add", [body, skip], siblings.claim("add", path, item.loc), path, item.loc)
+            out = self.merge("add", [body, skip], siblings.fresh("add"), path, item.loc)
         return self.sequence(item.post, out, local, path, siblings)
 
     def block(self, block: Block, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
@@ -339,15 +353,34 @@ class _Expander:
         for lname, raw in block.let.items():
             inner[lname] = own[lname] = self.value(raw, own, path)
         body = block.layers
-        if (
-            len(body) == 1
-            and body[0].kind in ("parallel", "residual", "sequential")
-            and body[0].name is None
-            and body[0].repeat is None
-            and body[0].when is None
+        if all(
+            b.kind in ("parallel", "residual", "sequential") and b.name is None and b.repeat is None and b.when is None
+            for b in body
         ):
-            return self.single(body[0], tensor, inner, path)  # the container is the block itself
+            # the containers are the block itself: their children share the block's path and positions
+            # (a ViT encoder block is two residuals whose layers are ln_1, self_attention, ln_2, mlp)
+            siblings = _Siblings()
+            for container in body:
+                tensor = self.inline(container, tensor, inner, path, siblings)
+            return tensor
         return self.sequence(body, tensor, inner, path)
+
+    def inline(
+        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+    ) -> _Tensor:
+        """A container whose children are named in `path`, sharing `siblings` with the containers around it."""
+        self.step(item.loc, path)
+        self.depth += 1
+        if self.depth > self.limits.max_nesting:
+            raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
+        try:
+            if item.kind == "sequential":
+                return self.sequence(item.layers, tensor, local, path, siblings)
+            if item.kind == "parallel":
+                return self.parallel(item, tensor, local, path, siblings)
+            return self.residual(item, tensor, local, path, siblings)
+        finally:
+            self.depth -= 1
 
     def leaf(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
         kind = layers.KINDS[item.kind]
@@ -400,7 +433,7 @@ class _Expander:
         output = cost.output
         if min(output, default=1) <= 0:
             raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _placed(loc, path))
-        rf, jump = _receptive_field(ins, cost)
+        rf, jump = _receptive_field(ins, cost, self.whole)
         activations = math.prod(output)
         # by position, in LayerResult's field order: 2.5 times quicker than by keyword, once per layer
         layer = LayerResult(
@@ -424,7 +457,7 @@ class _Expander:
         return _Tensor(path, output, rf, jump)
 
 
-def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]:
+def _receptive_field(ins: list[_Tensor], cost: layers.Cost, whole: Pair) -> tuple[Pair, Pair]:
     if len(ins) == 1:
         rf, jump = ins[0].rf, ins[0].jump
     else:
@@ -432,14 +465,34 @@ def _receptive_field(ins: list[_Tensor], cost: layers.Cost) -> tuple[Pair, Pair]
         ins = spatial or ins  # a broadcast C×1×1 gate (squeeze-and-excitation) does not move the spatial path
         rf = (max(i.rf[0] for i in ins), max(i.rf[1] for i in ins))
         jump = (max(i.jump[0] for i in ins), max(i.jump[1] for i in ins))
+    if cost.kernel is None and len(ins[0].shape) == 2:  # every token sees every token: the whole input
+        return (max(rf[0], whole[0]), max(rf[1], whole[1])), jump
     if cost.kernel is None:  # sees the whole map
         shape_in = ins[0].shape
         kernel = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (1, 1)
         stride = kernel
     else:
         kernel, stride = cost.kernel, cost.stride
-    rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
-    return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    up = cost.upscale
+    if up == (1, 1):
+        rf = (rf[0] + (kernel[0] - 1) * jump[0], rf[1] + (kernel[1] - 1) * jump[1])
+        return rf, (jump[0] * stride[0], jump[1] * stride[1])
+    return _upsampled(rf, jump, kernel, stride, up)
+
+
+def _upsampled(rf: Pair, jump: Pair, kernel: Pair, stride: Pair, up: Pair) -> tuple[Pair, Pair]:
+    """An upsampling layer's field and jump, an upper bound (layers/resample.py derives it): on an axis it
+    refines by u, the jump becomes ⌈jump/u⌉ and the kernel (in output pixels) is counted at that jump."""
+    out_rf, out_jump = [], []
+    for a in (0, 1):
+        if up[a] == 1:
+            out_rf.append(rf[a] + (kernel[a] - 1) * jump[a])
+            out_jump.append(jump[a] * stride[a])
+        else:
+            fine = -(-jump[a] * stride[a] // up[a])
+            out_rf.append(rf[a] + (kernel[a] - 1) * fine)
+            out_jump.append(fine)
+    return (out_rf[0], out_rf[1]), (out_jump[0], out_jump[1])
 
 
 _LARGEST: Final = "10^30"
@@ -577,6 +630,7 @@ def analyze(
     if _too_large(shape_in):
         raise SpecError(f"input sizes must be at most {_LARGEST}", Location("--input"))
     expander = _Expander(spec, scope, limits or Limits())
+    expander.whole = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (shape_in[0], shape_in[0])
     with gc_paused():
         expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
     if not expander.layers:

@@ -111,7 +111,11 @@ def in_context(built: ExampleSpec, context: str) -> str | None:
     * ``untracked``: on the network input, which autograd does not track.
     """
     out = output_shape(built.kind, built.example)
-    tail = ("- flatten: {name: tail_flatten}\n" if len(out) == 3 else "") + "- linear: {name: tail, out: 3}\n"
+    # a map is read by a 1×1 conv (which saves it as it is) before the flatten: flattening a map that is a
+    # non-contiguous view (a crop) copies it, which no layer's rule can see
+    tail = (
+        "- conv: {name: tail_conv, out: 2, kernel: 1}\n- flatten: {name: tail_flatten}\n" if len(out) == 3 else ""
+    ) + "- linear: {name: tail, out: 3}\n"
     before = f"- {_tracked(built.input, 'c0')}\n"
     item = f"- {built.item}\n"
     if context == "chain":

@@ -75,7 +75,9 @@ CASES = [
         id="unknown-top-key",
     ),
     pytest.param("archcost: 1\nname: [t]\ninput: [3, 8, 8]\nlayers: [relu]\n", 2, "name must be text", None, id="name"),
-    pytest.param("archcost: 1\nname: t\ninput: [3, 8]\nlayers: [relu]\n", 3, "input must be [C, H, W]", None, id="in2"),
+    pytest.param(
+        "archcost: 1\nname: t\ninput: [3, 8, 8, 8]\nlayers: [relu]\n", 3, "input must be [C, H, W]", None, id="in4"
+    ),
     pytest.param(
         "archcost: 1\nname: t\ninput: [3, 0, 8]\nlayers: [relu]\n", 3, "whole numbers ≥ 1, got 0", None, id="input-0"
     ),
@@ -243,7 +245,7 @@ CASES = [
     pytest.param(
         HEAD + "layers:\n  - conv: {name: c, out: 4, kernel: 3}\n  - linear: {name: fc, out: 10}\n",
         6,
-        "linear needs a flat vector, got 4×30×30: add a flatten",
+        "linear needs a flat vector or tokens N×D, got 4×30×30: add a flatten",
         "fc",
         id="linear-without-flatten",
     ),

@@ -20,6 +20,7 @@ from archcost.errors import SpecError
 
 NAMES = spec.bundled_names()
 CLASSIFIERS_10 = {"lenet5"}  # digit classifiers; every other non-lecture spec is an ImageNet classifier
+SEGMENTERS = {"unet": 2}  # segmentation networks and their classes: a score map, not a vector
 
 
 def conv_weights(k: int, cin: int, cout: int, groups: int = 1) -> int:
@@ -104,6 +105,9 @@ def test_classifier_output(name: str) -> None:
     if loaded.meta["family"] == "lecture":  # single modules: they end on a C×H×W map, not a classifier
         assert len(analysis.output.output_shape) == 3
         return
+    if name in SEGMENTERS:  # a class score per pixel: a C×H×W map from a 1×1 conv
+        assert analysis.output.kind == "conv" and analysis.output.output_shape[0] == SEGMENTERS[name]
+        return
     # a classifier: a vector of class scores, produced by the last weighted layer (a linear layer, or a
     # 1×1 conv followed by global pooling as in NIN and SqueezeNet)
     (classes,) = analysis.output.output_shape
@@ -127,6 +131,7 @@ DEPTHS = {
     "resnet50": 50,
     "resnet101": 101,
     "resnet152": 152,
+    "unet": 23,  # "In total the network has 23 convolutional layers" (§2)
 }
 
 

@@ -142,7 +142,9 @@ def test_resnet110_figures_by_hand() -> None:
     blocks = _resnet110_block_macs()
     assert a.totals.macs == RESNET110_STEM + sum(blocks) + RESNET110_FC == 252_887_680
     # params: convs with bias (the authors' code), BN γ/β, the fc; option-A shortcuts have none
-    convs = [(3, 16)] + [(16, 16)] * 36 + [(16, 32), (32, 32)] + [(32, 32)] * 34 + [(32, 64), (64, 64)] + [(64, 64)] * 34
+    convs = (
+        [(3, 16)] + [(16, 16)] * 36 + [(16, 32), (32, 32)] + [(32, 32)] * 34 + [(32, 64), (64, 64)] + [(64, 64)] * 34
+    )
     params = sum(9 * i * o + o + 2 * o for i, o in convs) + 64 * 10 + 10
     assert a.totals.params == params == 1_732_010
     assert a.weighted_depth == 110
@@ -285,7 +287,9 @@ def test_show_train_table_and_explain() -> None:
     assert "step MACs" in table and "expected MACs" in table and "stochastic depth" in table
     explained = _show("resnet18", "--train", "--explain")
     assert "conv1: " in explained
-    assert "step = 118,013,952 fwd + 118,013,952 ∂W + 0 ∂x (no gradient flows into its input) = 236,027,904" in explained
+    assert (
+        "step = 118,013,952 fwd + 118,013,952 ∂W + 0 ∂x (no gradient flows into its input) = 236,027,904" in explained
+    )
     assert "5,324,206,080" in explained
     sd = _show("resnet110_stochastic_depth", "--train", "--explain")
     assert "× survival 0.5 = " in sd

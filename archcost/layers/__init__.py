@@ -2,7 +2,8 @@
 
 Conventions (``docs/conventions.md`` has the per-kind tables, generated from these entries):
 
-* **MACs** count the multiply-accumulates of weighted layers (conv, linear); bias excluded.
+* **MACs** count the multiply-accumulates of weighted layers (conv, linear) and of the matmuls between
+  activations in attention (Q·Kᵀ, A·V); bias excluded.
 * **FLOPs** count every floating-point operation at inference: 2 per MAC, plus a bias add
   per output, plus the element-wise work each kind documents in :attr:`Kind.flops_rule`.
 * **params** are trainable parameters; **buffers** are non-trainable state (BN running stats).
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from archcost.layers import activations, merge, norm, pooling, reshape
+from archcost.layers import activations, merge, norm, pooling, resample, reshape, tokens
 from archcost.layers.base import (
     ARG_TYPES,
     REQUIRED,
+    WEIGHTS_AND_INPUT,
     Arg,
     Args,
     ArgType,
@@ -38,10 +40,11 @@ from archcost.layers.base import (
     ShapeError,
     TorchBuilder,
     ViewRule,
-    coerce,
     activation_matmul,
+    coerce,
     no_backward_macs,
     prod,
+    ungrouped,
     weights_and_input,
 )
 from archcost.layers.conv import CONV
@@ -52,10 +55,12 @@ CATALOG: Final[tuple[Kind, ...]] = (
     CONV,
     LINEAR,
     *pooling.KINDS,
+    *resample.KINDS,
     *norm.KINDS,
     *activations.KINDS,
     *reshape.KINDS,
     *merge.KINDS,
+    *tokens.KINDS,
 )
 """Every layer kind, in the order the docs list them."""
 
@@ -77,6 +82,7 @@ __all__ = [
     "CATALOG",
     "KINDS",
     "REQUIRED",
+    "WEIGHTS_AND_INPUT",
     "Arg",
     "ArgType",
     "ArgValue",
@@ -102,5 +108,6 @@ __all__ = [
     "lookup",
     "no_backward_macs",
     "prod",
+    "ungrouped",
     "weights_and_input",
 ]

@@ -15,10 +15,11 @@ from archcost.layers.base import (
     Saved,
     SavedRule,
     Shape,
+    ShapeError,
     TorchBuilder,
     prod,
 )
-from archcost.units import exact
+from archcost.units import exact, shape
 
 if TYPE_CHECKING:
     from torch import nn
@@ -121,7 +122,19 @@ def _leaky_relu_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: b
 def _softmax_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
     from torch import nn
 
-    return nn.Softmax(dim=1)
+    return nn.Softmax(dim=args.integer("axis") + 1)
+
+
+def _softmax(ins: tuple[Shape, ...], args: Args) -> Cost:
+    axis = args.integer("axis")
+    if axis >= len(ins[0]):
+        raise ShapeError(
+            f"axis {axis} is outside the {len(ins[0])}-d input {shape(ins[0])} (axes 0 to {len(ins[0]) - 1})"
+        )
+    return _softmax_elementwise(ins, args)
+
+
+_softmax_elementwise = elementwise("softmax", 5, "max, subtract, exp, sum, divide")
 
 
 RELU = Kind(
@@ -222,9 +235,16 @@ KINDS = (
     ),
     Kind(
         "softmax",
-        "softmax over channels",
-        (),
-        elementwise("softmax", 5, "max, subtract, exp, sum, divide"),
+        "softmax over one axis (default the first: a map's channels, a sequence's tokens)",
+        (
+            Arg(
+                "axis",
+                ArgType.INT,
+                0,
+                "the axis normalized, counted without the batch: 0 is C (or N), 1 is D of tokens",
+            ),
+        ),
+        _softmax,
         flops_rule="5 per element (max, subtract, exp, sum, divide)",
         note=_NOTE,
         saved=_saves_output,
@@ -234,6 +254,8 @@ KINDS = (
         examples=(
             Example(((1000,),), output=(1000,), flops=5 * 1000, explain="FLOPs = 5·1,000"),
             Example(((10, 3, 3),), output=(10, 3, 3), flops=5 * 10 * 3 * 3, note="over the channels of a map"),
+            Example(((197, 10),), {"axis": 1}, output=(197, 10), flops=5 * 197 * 10, note="over each token's features"),
+            Example(((10, 3, 3),), {"axis": 3}, error="axis 3 is outside"),
         ),
     ),
 )

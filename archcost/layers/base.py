@@ -42,6 +42,8 @@ class ArgType(StrEnum):
     BOOL = "bool"
     FLOAT = "float"
     PROB = "prob"
+    POSFLOAT = "posfloat"
+    CHOICE = "choice"
 
     @property
     def text(self) -> str:
@@ -58,6 +60,8 @@ _ARG_TYPE_TEXT: Final = {
     ArgType.BOOL: "true or false",
     ArgType.FLOAT: "a number",
     ArgType.PROB: "a number in [0, 1]",
+    ArgType.POSFLOAT: "a number > 0",
+    ArgType.CHOICE: "one of the words the argument lists",
 }
 
 ARG_TYPES: Final[dict[str, str]] = {t.value: t.text for t in ArgType}
@@ -80,9 +84,12 @@ class Arg:
     type: ArgType
     default: ArgValue | _Required | None = REQUIRED
     doc: str = ""
+    choices: tuple[str, ...] = ()
+    """The words a :attr:`ArgType.CHOICE` argument accepts."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", ArgType(self.type))  # a plain name ("pair") is accepted
+        assert bool(self.choices) == (self.type == ArgType.CHOICE), self.name
 
     @property
     def required(self) -> bool:
@@ -117,6 +124,11 @@ class Args(dict[str, ArgValue | None]):
         assert isinstance(value, int | float) and not isinstance(value, bool), key
         return float(value)
 
+    def word(self, key: str) -> str:
+        value = self[key]
+        assert isinstance(value, str), key
+        return value
+
     def flag(self, key: str) -> bool:
         value = self[key]
         assert isinstance(value, bool), key
@@ -137,6 +149,8 @@ class Cost:
 
     `kernel` and `stride` are the receptive-field step per axis (H, W): the effective
     kernel (dilation applied) and the stride. ``None`` means the layer sees the whole map.
+    `upscale` is the factor an upsampling layer makes the map finer by, per axis: on such an axis
+    the jump is divided by it (rounded up) and `kernel` is counted in output pixels at that jump.
     `explainer` renders :attr:`explain`; a kind builds it as a closure over its figures, so
     the text is formatted only when someone reads it. Read-only by convention, not frozen (one
     is made per layer, and a frozen dataclass is several times slower to make).
@@ -149,6 +163,7 @@ class Cost:
     flops: int = 0
     kernel: Pair | None = (1, 1)
     stride: Pair = (1, 1)
+    upscale: Pair = (1, 1)
     explainer: Explainer = field(default=_no_explanation, compare=False, repr=False)
 
     @property
@@ -222,6 +237,18 @@ def weights_and_input(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int,
     again (each weight accumulates one product per use), and so does the input gradient (each input
     element receives one product per use), unless no gradient flows into the input."""
     return Backward(weights=macs, inputs=macs if needs[0] else 0)
+
+
+WEIGHTS_AND_INPUT: Final = (
+    "weights: the forward MACs again; input: the forward MACs again, unless no gradient flows into it (the image)"
+)
+""":func:`weights_and_input` in words (:attr:`Kind.backward_rule`)."""
+
+
+def ungrouped(args: Mapping[str, Any]) -> bool:
+    """:attr:`Kind.flop_counter_backward` of a convolution: FlopCounterMode (torch 2.13) counts a grouped
+    one's weight gradient `groups` times over, an ungrouped one right."""
+    return bool(args["groups"] == 1)
 
 
 def activation_matmul(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]) -> Backward:
@@ -316,8 +343,9 @@ class Kind:
     """fvcore's convention for this kind, used only by the torch cross-check."""
     fvcore_rule: str = ""
     """That convention in words, with the reason it differs from ours."""
-    fvcore_activations: bool = False
-    """fvcore's ``ActivationCountAnalysis`` counts this kind's output (conv, linear, matmul)."""
+    fvcore_activations: bool | FvcoreCount = False
+    """fvcore's ``ActivationCountAnalysis`` counts this kind's output (conv, linear, matmul): True, or a
+    rule giving its count for a kind built from several counted operators (attention's four)."""
     backward: BackwardRule = no_backward_macs
     """The MACs of its backward pass (training step), from the forward MACs: see :data:`BackwardRule`."""
     backward_rule: str = "0: element-wise work, no multiply-accumulates"
@@ -366,9 +394,15 @@ def coerce(arg: Arg, value: object) -> ArgValue | None:
     elif kind == ArgType.BOOL:
         if isinstance(value, bool):
             return value
-    elif kind in (ArgType.FLOAT, ArgType.PROB):
-        if _is_finite_number(value) and (kind == ArgType.FLOAT or 0 <= value <= 1):
+    elif kind in (ArgType.FLOAT, ArgType.PROB, ArgType.POSFLOAT):
+        if _is_finite_number(value) and (
+            kind == ArgType.FLOAT or (0 <= value <= 1 if kind == ArgType.PROB else value > 0)
+        ):
             return value
+    elif kind == ArgType.CHOICE:
+        if isinstance(value, str) and value in arg.choices:
+            return value
+        raise ValueError(f"{arg.name} must be one of {', '.join(arg.choices)}, got {shown(value)}")
     elif kind == ArgType.PAD4:
         if _is_int(value, 0):
             return (value, value, value, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from archcost.layers.base import (
+    WEIGHTS_AND_INPUT,
     Arg,
     Args,
     ArgType,
@@ -15,6 +16,7 @@ from archcost.layers.base import (
     Shape,
     ShapeError,
     prod,
+    ungrouped,
     weights_and_input,
 )
 from archcost.layers.window import dilated, feature_map, hwc, out_size, pad_totals, spatial_text
@@ -142,11 +144,8 @@ CONV = Kind(
     ),
     fvcore_activations=True,
     backward=weights_and_input,
-    backward_rule=(
-        "weights: the forward MACs again; input: the forward MACs again, unless no gradient flows into it"
-        " (the image)"
-    ),
-    flop_counter_backward=lambda args: args["groups"] == 1,
+    backward_rule=WEIGHTS_AND_INPUT,
+    flop_counter_backward=ungrouped,
     torch=_torch,
     examples=(
         Example(

@@ -1,10 +1,10 @@
-"""The normalization kinds: batch norm (folded at inference) and AlexNet's local response norm."""
+"""The normalization kinds: batch norm (folded at inference), AlexNet's local response norm and group norm."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, prod
+from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
 from archcost.layers.window import feature_map
 from archcost.units import exact
 
@@ -168,4 +168,91 @@ LRN = Kind(
     ),
 )
 
-KINDS = (BATCHNORM, LRN)
+
+def _groupnorm(ins: tuple[Shape, ...], args: Args) -> Cost:
+    shape_in = ins[0]
+    if len(shape_in) not in (1, 3):
+        raise ShapeError(f"groupnorm needs a C×H×W feature map or a vector, got a {len(shape_in)}-d input")
+    c, groups = shape_in[0], args.integer("groups")
+    if c % groups:
+        raise ShapeError(f"channels {c} are not divisible by groups={groups}")
+    affine = args.flag("affine")
+    elems = prod(shape_in)
+    params = 2 * c if affine else 0
+
+    def explain() -> str:
+        per_group = elems // groups
+        return (
+            f"{groups} group{'s' if groups > 1 else ''} of {c // groups} channels ({exact(per_group)} values each); "
+            f"params = {f'2·{c} = {params} (γ, β)' if affine else '0'}; FLOPs = 5·{exact(elems)} "
+            "(sum and sum of squares: 3, then a·x + b: 2)"
+        )
+
+    return Cost(output=shape_in, params=params, flops=5 * elems, explainer=explain)
+
+
+def _groupnorm_saved(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
+    groups = args.integer("groups")
+    return (Saved("input0"), Saved("extra", 2 * groups, what="each group's mean and inverse std"))
+
+
+def _groupnorm_fvcore(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
+    # norm_flop_counter(2) on aten::group_norm: numel · (5 if a weight is given else 4)
+    return prod(ins[0]) * (5 if args.flag("affine") else 4)
+
+
+def _groupnorm_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
+    from torch import nn
+
+    return nn.GroupNorm(args.integer("groups"), ins[0][0], eps=args.number("eps"), affine=args.flag("affine"))
+
+
+GROUPNORM = Kind(
+    "groupnorm",
+    "group normalization: channels in groups, each normalized over its channels and H×W, per sample",
+    (
+        Arg("groups", ArgType.POSINT, doc="groups of channels; divides C (1: over C·H·W, C: per channel)"),
+        Arg("eps", ArgType.FLOAT, 1e-5),
+        Arg("affine", ArgType.BOOL, True),
+    ),
+    _groupnorm,
+    flops_rule="5 per element (3 for the group's sum and sum of squares, 2 for a·x + b)",
+    params_rule="2·C (γ, β) if affine, else 0",
+    note=(
+        "**groupnorm** normalizes each sample's groups of C/groups channels over their channels and H×W, with "
+        "statistics computed at inference too (nothing is folded, unlike batch norm). FLOPs = 5 per element, as "
+        "torch's CPU kernel computes it: the group's sum and sum of squares (an add; a multiply and an add: 3), "
+        "then y = a·x + b (2), where a = γ/σ and b = β − a·μ are per sample and channel. Those per-group and "
+        "per-channel constants (μ, σ, a, b: a few per channel) are not counted, and the count is the same without "
+        "`affine`. fvcore counts 5 per element with affine and 4 without; FlopCounterMode counts 0. No buffers."
+    ),
+    saved=_groupnorm_saved,
+    saved_rule="its input, and each group's mean and inverse std (2·groups per sample, in the activations' dtype)",
+    fvcore=_groupnorm_fvcore,
+    fvcore_rule="5 per element if affine, else 4 (aten::group_norm)",
+    torch=_groupnorm_torch,
+    examples=(
+        Example(
+            ((64, 56, 56),),
+            {"groups": 32},
+            output=(64, 56, 56),
+            params=2 * 64,
+            flops=5 * 64 * 56 * 56,
+            fvcore=5 * 64 * 56 * 56,
+            explain="32 groups of 2 channels (6,272 values each); params = 2·64 = 128 (γ, β); FLOPs = 5·200,704",
+            note="32 groups, the paper's default (Wu & He, 2018)",
+        ),
+        Example(
+            ((16, 7, 9),),
+            {"groups": 1, "eps": 1e-6, "affine": False},
+            output=(16, 7, 9),
+            flops=5 * 16 * 7 * 9,
+            fvcore=4 * 16 * 7 * 9,
+            note="one group (a LayerNorm over C, H and W); without affine fvcore counts 4",
+        ),
+        Example(((32,),), {"groups": 4}, output=(32,), params=2 * 32, flops=5 * 32, fvcore=5 * 32, note="a vector"),
+        Example(((30, 8, 8),), {"groups": 4}, error="channels 30 are not divisible by groups=4"),
+    ),
+)
+
+KINDS = (BATCHNORM, LRN, GROUPNORM)

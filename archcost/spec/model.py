@@ -489,8 +489,8 @@ def spec_from_document(doc: YMap, file: str) -> Spec:
 
     input_value = doc["input"]
     input_loc = doc.value_locs["input"]
-    if not isinstance(input_value, YList) or len(input_value) not in (1, 3):
-        raise _fail("input must be [C, H, W] (or [N] for a vector)", input_loc)
+    if not isinstance(input_value, YList) or len(input_value) not in (1, 2, 3):
+        raise _fail("input must be [C, H, W] (or [N, D] for tokens, [N] for a vector)", input_loc)
     _check_scalar_or_list(input_value, input_loc, "input")
     input_raw = tuple(Raw(v, vl) for v, vl in zip(input_value, input_value.locs, strict=True))
 

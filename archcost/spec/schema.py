@@ -31,7 +31,7 @@ def _value_schema(arg_type: str) -> dict[str, Any]:
         return integer
     if arg_type == "bool":
         return {"anyOf": [{"type": "boolean"}, _EXPR]}
-    if arg_type in ("float", "prob"):
+    if arg_type in ("float", "prob", "posfloat"):
         return {"anyOf": [{"type": "number"}, _EXPR]}
     length = 4 if arg_type == "pad4" else 2
     options: list[Any] = [
@@ -64,7 +64,13 @@ def json_schema() -> dict[str, Any]:
     for kind in layers.CATALOG:
         if kind.merge:
             continue
-        props = {a.name: {**_value_schema(a.type), "description": a.doc or layers.ARG_TYPES[a.type]} for a in kind.args}
+        props = {
+            a.name: {
+                **({"anyOf": [{"enum": list(a.choices)}, _EXPR]} if a.choices else _value_schema(a.type)),
+                "description": a.doc or layers.ARG_TYPES[a.type],
+            }
+            for a in kind.args
+        }
         required = [a.name for a in kind.args if a.required]
         body: dict[str, Any] = {
             "type": "object",

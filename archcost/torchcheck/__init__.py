@@ -26,8 +26,8 @@ from archcost.torchcheck.measure import (
     observed_in_place,
     verify_memory,
 )
-from archcost.torchcheck.train import TrainCheck, TrainLayerCheck, verify_train
 from archcost.torchcheck.support import INSTALL_HINT, MissingExtraError, require, resolve_device
+from archcost.torchcheck.train import TrainCheck, TrainLayerCheck, verify_train
 from archcost.torchcheck.verify import (
     FIGURES,
     Check,

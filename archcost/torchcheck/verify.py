@@ -152,8 +152,12 @@ def fvcore_flops(layer: LayerResult) -> int:
 
 
 def fvcore_activations(layer: LayerResult) -> int:
-    """The layer's output elements if fvcore counts them (:attr:`Kind.fvcore_activations`), else 0."""
-    return math.prod(layer.output_shape) if layers.KINDS[layer.kind].fvcore_activations else 0
+    """What fvcore's activation count gives the layer (:attr:`Kind.fvcore_activations`): its output
+    elements, its kind's own rule, or 0."""
+    rule = layers.KINDS[layer.kind].fvcore_activations
+    if callable(rule):
+        return rule(layer.input_shapes, layer.output_shape, layer.args)
+    return math.prod(layer.output_shape) if rule else 0
 
 
 def verify(analysis: Analysis, device: str = "cpu", batch: int = 1, threads: int | None = 1) -> VerifyResult:
