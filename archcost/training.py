@@ -148,8 +148,8 @@ def summary(t: Training, forward_macs: int) -> list[str]:
         names = ", ".join(s.name for s in skipped[:3]) + (", …" if len(skipped) > 3 else "")
         where = f"; {e(t.skipped_input_grad_macs)} not spent: no gradient flows into the input of {names}"
     lines.append(
-        f"step MACs    {e(t.train_step_macs):>16}  training step: forward {e(t.expected_train_macs)} + weight gradients "
-        f"{e(t.expected_weight_grad_macs)} + input gradients {e(t.expected_input_grad_macs)}{where}"
+        f"step MACs    {e(t.train_step_macs):>16}  training step: forward {e(t.expected_train_macs)} "
+        f"+ weight gradients {e(t.expected_weight_grad_macs)} + input gradients {e(t.expected_input_grad_macs)}{where}"
         + (" (expected under stochastic depth)" if t.stochastic else "")
     )
     return lines

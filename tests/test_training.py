@@ -148,7 +148,7 @@ def test_resnet110_figures_by_hand() -> None:
     params = sum(9 * i * o + o + 2 * o for i, o in convs) + 64 * 10 + 10
     assert a.totals.params == params == 1_732_010
     assert a.weighted_depth == 110
-    survival = [1 - Fraction(l, 54) * Fraction(1, 2) for l in range(1, 55)]  # p_l = 1 − l/L·(1 − p_L)
+    survival = [1 - Fraction(block, 54) * Fraction(1, 2) for block in range(1, 55)]  # p_l = 1 − l/L·(1 − p_L)
     assert sum(survival) == Fraction(161, 4)  # the paper's expected depth (3L − 1)/4 ≈ 40
     t = training.training(a)
     exact = RESNET110_STEM + sum(p * m for p, m in zip(survival, blocks, strict=True)) + RESNET110_FC
