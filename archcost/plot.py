@@ -13,7 +13,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import matplotlib
 
@@ -71,6 +71,10 @@ MAX_BUBBLE_AREA: Final = 2400.0
 """Area in points² of the largest bubble; the others scale down in proportion to their params."""
 _NOTE_WIDTH: Final = 120
 """Characters per line of the notes under a chart."""
+_NOTE_COLUMN: Final = 68
+"""Characters per line of a note set in two columns (many protocols under an accuracy chart)."""
+_TWO_COLUMNS: Final = 8
+"""More protocol lines than this are set in two columns."""
 MAX_BARS: Final = 60
 """More layers than this are grouped (the deepest --depth that fits) so the bars stay readable."""
 
@@ -209,8 +213,9 @@ def _wrap(text: str, width: int = _NOTE_WIDTH) -> str:
     return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False))
 
 
-def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
-    """Small grey notes under the axes (below the x label), left-aligned with the axes."""
+def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str], split: int = 0) -> None:
+    """Small grey notes under the axes (below the x label), left-aligned with the axes; with `split`, notes
+    1 to `split` (a heading's items) are set in two columns under note 0, the rest below them."""
     if not notes:
         return
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
@@ -220,7 +225,19 @@ def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
     height_px = fig.get_figheight() * fig.dpi
     x = ax.get_position().x0
     y = (bottom.y0 - 6) / height_px
-    fig.text(x, y, "\n".join(_wrap(n) for n in notes), ha="left", va="top", fontsize=8, color=_NOTE_COLOR)
+    style: dict[str, Any] = {"ha": "left", "va": "top", "fontsize": 8, "color": _NOTE_COLOR}
+    if not split:
+        fig.text(x, y, "\n".join(_wrap(n) for n in notes), **style)
+        return
+    items = [_wrap(n, _NOTE_COLUMN) for n in notes[1 : split + 1]]
+    lines = [len(i.splitlines()) for i in items]
+    half = next(k for k in range(len(items) + 1) if sum(lines[:k]) * 2 >= sum(lines))  # balance the lines
+    left, right = "\n".join(items[:half]), "\n".join(items[half:])
+    rows = max(sum(lines[:half]), sum(lines[half:]))
+    rest = [_wrap(n) for n in notes[split + 1 :]]
+    fig.text(x, y, "\n".join([_wrap(notes[0]), left, *([""] * (rows - sum(lines[:half]))), *rest]), **style)
+    column = x + 0.5 * (1 - x)
+    fig.text(column, y, "\n".join(["", right]), **style)
 
 
 # ---------------------------------------------------------------------------- compare
@@ -444,23 +461,21 @@ def _accuracy(row: report.CompareRow, y: str) -> Accuracy | None:
     return row.top1 if y == "top1" else row.top5 if y == "top5" else None
 
 
-def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> list[str]:
+def _protocols_note(rows: Sequence[report.CompareRow], y: str, width: int = _NOTE_WIDTH) -> list[str]:
     """The caveat under an accuracy chart: one line per protocol, networks with the same one together.
 
-    Each protocol is read up to its first ";" (what follows are remarks on the figure, not how it was
-    measured), so networks measured alike share a line. A protocol too long for its line loses its
-    parenthetical asides, then is cut at a word with "…".
+    A protocol too long for its line loses its parenthetical asides, then is cut at a word with "…".
+    More than eight lines are set in two columns (:func:`_notes_below`).
     """
     groups: dict[str, list[str]] = {}
     for r in rows:
         acc = _accuracy(r, y)
         if acc is not None:
-            protocol = acc.protocol.split(";")[0].strip().rstrip(".")  # the protocol, not the remarks after it
-            groups.setdefault(protocol or "not stated", []).append(r.label)
+            groups.setdefault(acc.protocol.strip().rstrip(".") or "not stated", []).append(r.label)
     lines = [f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"]
     for protocol, labels in groups.items():
         prefix = f"  {', '.join(labels)}: "
-        room = max(_NOTE_WIDTH - len(prefix), 40)
+        room = max(width - len(prefix), 40)
         text = protocol if len(protocol) <= room else re.sub(r"\s*\([^()]*\)", "", protocol)
         lines.append(prefix + textwrap.shorten(text, room, placeholder=" …"))
     return lines
@@ -496,9 +511,14 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
     analyses = [r.analysis for r in shown]
     xs = [float(r.analysis.totals.macs) for r in shown]
     params = [r.analysis.totals.params for r in shown]
+    split = 0
     if mode in _TOP:
         ys = [100.0 - acc.error for acc in (_accuracy(r, mode) for r in shown) if acc is not None]
-        notes[:0] = _protocols_note(shown, mode)
+        protocols = _protocols_note(shown, mode)
+        if len(protocols) - 1 > _TWO_COLUMNS:
+            protocols = _protocols_note(shown, mode, _NOTE_COLUMN)
+            split = len(protocols) - 1
+        notes[:0] = protocols
     elif mode == "params":
         ys = [float(p) for p in params]
     else:
@@ -604,7 +624,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
             family_legend.set_gid("family-legend")
         fig.tight_layout()
         _place_labels(fig, ax, xs, ys, areas, [r.label for r in shown])
-        _notes_below(fig, ax, notes)
+        _notes_below(fig, ax, notes, split)
         _save(fig, path)
     return fig
 
