@@ -591,7 +591,8 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
                 handletextpad=0.6,
             )
             sizes_legend.set_gid("size-legend")
-            ax.add_artist(sizes_legend)
+            ax.add_artist(sizes_legend)  # kept when the family legend becomes the axes' legend
+            sizes_legend.set_clip_on(False)  # add_artist clips to the axes: the saved bbox would leave it out
         if len(palette) > 1:
             family_handles = [
                 Line2D(

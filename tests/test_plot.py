@@ -440,6 +440,17 @@ def test_twenty_two_networks_stay_readable(tmp_path: Path) -> None:
     assert len([t for t in fig.texts if t.get_text()]) == 2
 
 
+@pytest.mark.parametrize("names", [("alexnet", "googlenet", "vgg16", "resnet50", "resnet152"), TWENTY_TWO[:8]])
+def test_nothing_is_cut_at_the_edges(tmp_path: Path, names: Sequence[str]) -> None:
+    """Both legends are inside the saved area: the file's 0.15 in (22 px) margin stays blank all round."""
+    from matplotlib.image import imread
+
+    plot.compare_chart([_bundled_row(n) for n in names], tmp_path / "c.png")
+    pixels = imread(tmp_path / "c.png")[..., :3]
+    for edge in (pixels[:, -10:], pixels[:, :10], pixels[:10], pixels[-10:]):
+        assert edge.min() > 0.99
+
+
 def test_place_boxes_is_deterministic_and_separates_labels() -> None:
     """Five labels on one spot: the greedy pass and the repulsion leave no two overlapping, every time."""
     frame = Bbox.from_extents(0, 0, 600, 400)
