@@ -389,7 +389,7 @@ def _repel(boxes: list[Bbox], frame: Bbox) -> list[Bbox]:
 
 def _room(start: float, length: float, sign: float, frame: Bbox, axis: int) -> float:
     """How far a box from `start` of `length` can move in direction `sign` along `axis` inside `frame`."""
-    low, high = (frame.y0, frame.y1) if axis else (frame.x0, frame.x1)
+    low, high = (float(frame.y0), float(frame.y1)) if axis else (float(frame.x0), float(frame.x1))
     return max(high - (start + length), 0.0) if sign > 0 else max(start - low, 0.0)
 
 
