@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, NoReturn
 
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
@@ -171,7 +171,9 @@ class _Expander:
         self.layers: list[LayerResult] = []
         self.depth = 0
         self.steps = 0
+        self.max_steps = limits.max_steps  # (read once per step: a property would compute it each time)
         self.name_chars = 0
+        self.max_name_chars = limits.max_name_chars
         self.survival = 1.0
         """The survival probability of the layers being recorded (residual bodies multiply it)."""
         self.whole: Pair = (1, 1)
@@ -181,7 +183,8 @@ class _Expander:
 
     def scope(self, local: Mapping[str, expr.Value], tensor: _Tensor) -> dict[str, expr.Value]:
         out = {**self.model_scope, **local}
-        out["cin"] = tensor.shape[-1] if len(tensor.shape) == 2 else tensor.shape[0]  # a token's features
+        # a token's features are its channels
+        out["cin"] = tensor.shape[-1] if len(tensor.shape) == 2 else tensor.shape[0]
         if len(tensor.shape) == 3:
             out["hin"], out["win"] = tensor.shape[1], tensor.shape[2]
         return out
@@ -196,7 +199,7 @@ class _Expander:
     def int_value(self, raw: Raw, scope: Mapping[str, expr.Value], path: str, what: str, least: int) -> int:
         value = self.value(raw, scope, path)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise SpecError(f"{what} must be a whole number ≥ {least}, got {value!r}", _placed(raw.loc, path))
+            raise SpecError(f"{what} must be a whole number ≥ {least}, got {expr.shown(value)}", _placed(raw.loc, path))
         return value
 
     def probability(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> float:
@@ -230,12 +233,16 @@ class _Expander:
     def step(self, loc: Location, path: str) -> None:
         """Count one expansion step against the limit (see :attr:`Limits.max_steps`)."""
         self.steps += 1
-        if self.steps > self.limits.max_steps:
-            raise SpecError(
-                f"the spec takes more than {self.limits.max_steps:,} expansion steps (layers, blocks, repeats"
-                " and `when` tests, including those that make no layer)",
-                _placed(loc, path),
-            )
+        if self.steps > self.max_steps:
+            self.too_many_steps(loc, path)
+
+    def too_many_steps(self, loc: Location, path: str) -> NoReturn:
+        """SpecError: the step limit is reached (at `loc`, in layer `path`)."""
+        raise SpecError(
+            f"the spec takes more than {self.max_steps:,} expansion steps (layers, blocks, repeats"
+            " and `when` tests, including those that make no layer)",
+            _placed(loc, path),
+        )
 
     def present(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> bool:
         """False when the item's `when` condition says it is not emitted."""
@@ -255,7 +262,8 @@ class _Expander:
         count = self.int_value(item.repeat, self.scope(local, tensor), path, "repeat", 1)
         if count > self.limits.max_repeat:
             raise SpecError(
-                f"repeat {count:,} is more than the limit of {self.limits.max_repeat:,}", _placed(item.repeat.loc, path)
+                f"repeat {_count(count)} is more than the limit of {self.limits.max_repeat:,}",
+                _placed(item.repeat.loc, path),
             )
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
@@ -265,7 +273,9 @@ class _Expander:
         return tensor
 
     def single(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
-        self.step(item.loc, path)
+        self.steps += 1  # (self.step inlined: this runs once per layer, container and copy)
+        if self.steps > self.max_steps:
+            self.too_many_steps(item.loc, path)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
@@ -369,7 +379,9 @@ class _Expander:
         self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
     ) -> _Tensor:
         """A container whose children are named in `path`, sharing `siblings` with the containers around it."""
-        self.step(item.loc, path)
+        self.steps += 1
+        if self.steps > self.max_steps:
+            self.too_many_steps(item.loc, path)
         self.depth += 1
         if self.depth > self.limits.max_nesting:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
@@ -412,7 +424,7 @@ class _Expander:
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _placed(loc, path))
         self.name_chars += len(path)
-        if self.name_chars > self.limits.max_name_chars:
+        if self.name_chars > self.max_name_chars:
             raise SpecError(
                 f"the layer names together are longer than {self.limits.max_name_chars:,} characters:"
                 " shorten the names of repeated layers and blocks",
@@ -504,6 +516,8 @@ def _too_large(value: Any) -> bool:
     Sizes are bounded so that every figure (products of a few sizes) stays a modest exact integer:
     Python refuses to print integers of more than 4,300 digits.
     """
+    if type(value) is int:  # the usual case first
+        return value > expr.MAX_MAGNITUDE
     if isinstance(value, tuple):
         return any(isinstance(v, int) and v > expr.MAX_MAGNITUDE for v in value)
     return isinstance(value, int) and value > expr.MAX_MAGNITUDE
@@ -565,6 +579,11 @@ def _placed(loc: Location, path: str) -> Location:
     return Location(loc.file, loc.line, loc.column, path)
 
 
+def _count(value: int) -> str:
+    """A whole number with thousands separators, or by its size alone beyond 10^30 (see :func:`expr.shown`)."""
+    return f"{value:,}" if abs(value) <= expr.MAX_MAGNITUDE else expr.shown(value)
+
+
 def _short_path(path: str, limit: int = 120) -> str:
     """A layer path cut in the middle if long (an error message stays one readable line)."""
     return path if len(path) <= limit else f"{path[: limit // 2]}…{path[-limit // 2 :]}"
@@ -603,7 +622,7 @@ def input_shape(spec: Spec, scope: Mapping[str, expr.Value]) -> Shape:
     for raw in spec.input:
         value = evaluated(raw.value, scope, raw.loc, context="input")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {value!r}", raw.loc)
+            raise SpecError(f"input sizes must be whole numbers ≥ 1, got {expr.shown(value)}", raw.loc)
         if _too_large(value):
             raise SpecError(f"input sizes must be at most {_LARGEST}", raw.loc)
         dims.append(value)

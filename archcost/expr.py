@@ -162,12 +162,12 @@ def _check(value: Any) -> Value:
         if isinstance(value, float) and not math.isfinite(value):
             raise ExprError("the result is not a finite number")
         if abs(value) > MAX_MAGNITUDE:
-            raise ExprError(f"the result {_shown(value)} is too large (beyond 10^30)")
+            raise ExprError(f"the result {shown(value)} is too large (beyond 10^30)")
         return value
     raise ExprError(f"unsupported value {value!r}")
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A value for a message: a number beyond 10^30 by its size alone (a float cannot hold some
     integers, and Python prints no integer of more than 4,300 digits)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
@@ -284,7 +284,7 @@ def _binary(op: ast.operator, left: Compiled, right: Compiled) -> Compiled:
         except OverflowError:
             raise ExprError("the result is too large") from None
         except TypeError:
-            raise ExprError(f"cannot apply {what} to {_shown(first)} and {_shown(second)}") from None
+            raise ExprError(f"cannot apply {what} to {shown(first)} and {shown(second)}") from None
 
     return binary
 

@@ -107,14 +107,24 @@ _Saves = dict[str, list[tuple[layers.Saved, str | None]]]
 """What each layer autograd tracks saves for backward, with the storage of each (:func:`_saved_tensors`)."""
 
 
-def _walk_storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int], _Saves]:
-    """:func:`_storages`, and in training what each tracked layer saves (the pass works it out anyway)."""
+def _last_uses(analysis: Analysis) -> dict[str, int]:
+    """The index of each tensor's last consumer (the network's output: one past the last layer, it is kept)."""
     last_use: dict[str, int] = {INPUT: -1}
     for i, layer in enumerate(analysis.layers):
         for name in layer.inputs:
             last_use[name] = i
         last_use[layer.name] = i
-    last_use[analysis.layers[-1].name] = len(analysis.layers)  # the network's output is kept
+    last_use[analysis.layers[-1].name] = len(analysis.layers)
+    return last_use
+
+
+def _walk_storages(
+    analysis: Analysis, *, training: bool, last_use: dict[str, int] | None = None
+) -> tuple[dict[str, str], dict[str, int], _Saves]:
+    """:func:`_storages`, and in training what each tracked layer saves (the pass works it out anyway).
+
+    `last_use` is :func:`_last_uses`, when the caller has it already."""
+    last_use = _last_uses(analysis) if last_use is None else last_use
     storage = {INPUT: INPUT}
     storage_last = {INPUT: last_use[INPUT]}
     grad = _requires_grad(analysis) if training else {}
@@ -124,8 +134,8 @@ def _walk_storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str
     for i, layer in enumerate(analysis.layers):
         name = layer.name
         first = storage[layer.inputs[0]]
-        view = kinds[layer.kind].view(layer.args, training)
-        if view or (kinds[layer.kind].inplace and storage_last[first] == i and first not in saved_homes):
+        kind = kinds[layer.kind]
+        if kind.view(layer.args, training) or (kind.inplace and storage_last[first] == i and first not in saved_homes):
             storage[name] = first
             storage_last[first] = max(storage_last[first], last_use[name])
         else:
@@ -137,9 +147,11 @@ def _walk_storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str
     return storage, storage_last, saves
 
 
-def peak_inference(analysis: Analysis) -> Peak:
-    """Walk the layers in order, keeping each tensor until its last consumer; the largest live set."""
-    storage, storage_last = _storages(analysis, training=False)
+def peak_inference(analysis: Analysis, *, last_use: dict[str, int] | None = None) -> Peak:
+    """Walk the layers in order, keeping each tensor until its last consumer; the largest live set.
+
+    `last_use` is :func:`_last_uses`, when the caller has it already."""
+    storage, storage_last, _ = _walk_storages(analysis, training=False, last_use=last_use)
     ends: dict[int, list[str]] = {}  # the storages whose last consumer each layer is
     for home, last in storage_last.items():
         ends.setdefault(max(last, 0), []).append(home)
@@ -159,18 +171,22 @@ def peak_inference(analysis: Analysis) -> Peak:
     return best
 
 
-def saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, dict[str, int]]:
+def saved_for_backward(
+    analysis: Analysis, dtype_bytes: int, *, last_use: dict[str, int] | None = None
+) -> tuple[int, int, dict[str, int]]:
     """Bytes per sample and bytes independent of the batch that autograd keeps, and each layer's share.
 
     Activations saved by several layers (a conv's input that a ReLU saved as its output) count once.
     A layer autograd does not track (before the first weighted layer) saves nothing.
     """
     with gc_paused():  # what each layer saves lives until the sum is made: collections took 1/6 at 100k layers
-        return _saved_for_backward(analysis, dtype_bytes)
+        return _saved_for_backward(analysis, dtype_bytes, last_use)
 
 
-def _saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, dict[str, int]]:
-    _, _, saves = _walk_storages(analysis, training=True)
+def _saved_for_backward(
+    analysis: Analysis, dtype_bytes: int, last_use: dict[str, int] | None
+) -> tuple[int, int, dict[str, int]]:
+    _, _, saves = _walk_storages(analysis, training=True, last_use=last_use)
     sizes = {INPUT: layers.prod(analysis.input), **{r.name: r.activations for r in analysis.layers}}
     seen: set[str] = set()
     per_sample = fixed = 0
@@ -203,22 +219,24 @@ def memory(analysis: Analysis, optimizer: str = "adam") -> Memory:
     """Every memory figure at the analysis' batch and dtype; `optimizer` sets the training state."""
     from archcost.units import DTYPE_BYTES
 
-    size, batch, t = DTYPE_BYTES[analysis.dtype], analysis.batch, analysis.totals
-    peak = peak_inference(analysis)
-    per_sample, fixed, by_layer = saved_for_backward(analysis, size)
-    params = t.params * size
+    size, batch, totals = DTYPE_BYTES[analysis.dtype], analysis.batch, analysis.totals
+    with gc_paused():  # (everything made here but the result is dropped at the end)
+        last_use = _last_uses(analysis)
+        peak = peak_inference(analysis, last_use=last_use)
+        per_sample, fixed, by_layer = saved_for_backward(analysis, size, last_use=last_use)
+    params = totals.params * size
     gradients = params
     states = OPTIMIZER_STATES[optimizer] * params
     saved = per_sample * batch + fixed
     transient = backward_transient(analysis) * batch * size
-    buffers = t.buffers * size
+    buffers = totals.buffers * size
     return Memory(
         batch=batch,
         dtype=analysis.dtype,
         optimizer=optimizer,
         param_bytes=params,
         buffer_bytes=buffers,
-        activation_bytes=t.activations * batch * size,
+        activation_bytes=totals.activations * batch * size,
         peak_inference_bytes=peak.elements * batch * size,
         peak_layer=peak.layer,
         peak_alive=peak.alive,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from archcost import engine, spec
+from archcost.errors import SpecError
 
 AnalyzeYaml = Callable[..., engine.Analysis]
 
@@ -101,3 +102,31 @@ def analyze_bundled(name: str, **overrides: object) -> engine.Analysis:
 def by_name(analysis: engine.Analysis) -> dict[str, engine.LayerResult]:
     """The analysis's layers by their full names."""
     return {layer.name: layer for layer in analysis.layers}
+
+
+def shrunk_to_budget(
+    name: str, batch: int, over_budget: Callable[[engine.Analysis], bool]
+) -> tuple[engine.Analysis, engine.Analysis]:
+    """A bundled spec at full size, and at a halved input while `over_budget` (to keep the torch tests'
+    time and memory): each step takes the largest size at or below half that the spec accepts (U-Net
+    takes only tiles of 188 + 16·k: 572 halves to 286, refused, and runs at 284); it stops where none
+    fits."""
+    loaded = spec.load(name)
+    full = analysis = engine.analyze(loaded, batch=batch)
+    while over_budget(analysis):
+        c, h, w = analysis.input
+        smaller = largest_accepted(loaded, batch, c, h // 2, w // 2)
+        if smaller is None:
+            break
+        analysis = smaller
+    return full, analysis
+
+
+def largest_accepted(loaded: spec.Spec, batch: int, c: int, h: int, w: int) -> engine.Analysis | None:
+    """The analysis at h×w or the largest smaller square size the spec accepts; None if none."""
+    for step in range(min(h, w)):
+        try:
+            return engine.analyze(loaded, batch=batch, input_override=(c, h - step, w - step))
+        except SpecError:
+            continue
+    return None

@@ -50,6 +50,12 @@ CASES: dict[str, Hostile] = {
     "yaml-int-5000-digits": Hostile(
         "numbers", HEAD + f"layers:\n  - conv: {{out: {big_number(5000)}, kernel: 1}}\n", 5, "cannot read"
     ),
+    "repeat-4200-digits": Hostile(
+        "numbers", HEAD + f"layers:\n  - relu: {{repeat: {big_number(4200)}}}\n", 5, "repeat 10^4199… is more than"
+    ),
+    "input-4200-digits": Hostile(
+        "numbers", f"archcost: 1\nname: t\ninput: [3, {big_number(4200)}, 8]\nlayers:\n" + CONV, 3, "at most 10^30"
+    ),
     "float-argument-400-digits": Hostile(
         "numbers", HEAD + f"layers:\n{CONV}  - batchnorm: {{eps: {big_number(400)}}}\n", 6, "eps must be a number"
     ),

