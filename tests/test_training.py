@@ -115,8 +115,16 @@ def test_a_kind_states_its_backward_rule() -> None:
     # a product of two activations (attention's Q·Kᵀ): each operand's gradient is the forward again
     assert layers.activation_matmul((), (), layers.Args(), 50, (True, True)) == layers.Backward(inputs=100)
     assert layers.activation_matmul((), (), layers.Args(), 50, (True, False)) == layers.Backward(inputs=50)
-    weighted = {k.name for k in layers.CATALOG if k.backward is layers.weights_and_input}
-    assert weighted == {k.name for k in layers.CATALOG if k.weighted}
+    # every weighted kind (the kinds with MACs) states a backward rule; no other kind has one
+    for kind in layers.CATALOG:
+        assert kind.weighted == (kind.backward is not layers.no_backward_macs), kind.name
+    attention = layers.KINDS["attention"]
+    n, d = 197, 768  # ViT-B/16: projections 4·N·D², matmuls 2·N²·D
+    projections, matmuls = 4 * n * d * d, 2 * n * n * d
+    back = attention.backward(((n, d),), (n, d), attention.args_of({"heads": 12}), projections + matmuls, (True,))
+    assert back == layers.Backward(weights=projections, inputs=projections + 2 * matmuls)
+    first = attention.backward(((n, d),), (n, d), attention.args_of({"heads": 12}), projections + matmuls, (False,))
+    assert first == layers.Backward(weights=projections, inputs=n * d * d + 2 * matmuls)  # only the output projection
 
 
 # ---------------------------------------------------------------------------- the bundled ResNet-110
