@@ -286,8 +286,13 @@ def test_show_train_json() -> None:
     first = data["layers"][0]
     assert first["survival"] == 1.0 and first["train_step_macs"] == 2 * RESNET18_CONV1
     assert sum(layer["train_step_macs"] for layer in data["layers"]) == 5_324_206_080
+    grouped = json.loads(_show("resnet110_stochastic_depth", "--train", "--depth", "1", "--format", "json"))
+    steps = [g["step_macs"] for g in grouped["groups"]]
+    assert abs(sum(steps) - grouped["totals"]["train_step_macs"]) <= len(grouped["layers"]) / 2  # each rounded
+    assert "train_step_macs" in grouped["conventions"]
     plain = json.loads(_show("resnet18", "--format", "json"))
     assert "train_step_macs" not in plain["totals"] and "survival" not in plain["layers"][0]
+    assert "train_step_macs" not in plain["conventions"]
 
 
 def test_show_train_table_and_explain() -> None:

@@ -310,6 +310,13 @@ CONVENTIONS = {
 }
 
 
+TRAIN_CONVENTIONS = {
+    "expected_train_macs": "forward MACs with each layer weighted by its survival probability (stochastic depth)",
+    "train_step_macs": "forward + weight gradients + input gradients (none into the image), expected under "
+    "stochastic depth (docs/conventions.md)",
+}
+
+
 def to_dict(
     analysis: Analysis,
     depth: int | None = None,
@@ -327,7 +334,7 @@ def to_dict(
         "batch": analysis.batch,
         "dtype": analysis.dtype,
         "settings": dict(analysis.settings),
-        "conventions": CONVENTIONS,
+        "conventions": {**CONVENTIONS, **(TRAIN_CONVENTIONS if train else {})},
         "totals": {
             "params": t.params,
             "macs": t.macs,
