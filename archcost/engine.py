@@ -208,7 +208,7 @@ class _Expander:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not 0 <= value <= 1:  # NaN fails the comparison; a huge int is just > 1
             raise SpecError(
-                f"residual: survival must be a probability in [0, 1], got {value!r}", _placed(raw.loc, path)
+                f"residual: survival must be a probability in [0, 1], got {expr.shown(value)}", _placed(raw.loc, path)
             )
         return float(value)
 

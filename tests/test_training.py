@@ -214,13 +214,13 @@ layers:
 """
 
 
-@pytest.mark.parametrize("value", ["1.5", "-0.1", "true", "high", "[0.5]", "2"])
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "true", "high", "[0.5]", "2", "9" * 200])
 def test_a_literal_survival_outside_0_1_is_an_error_at_its_line(analyze_yaml: AnalyzeYaml, value: str) -> None:
     err = _error(analyze_yaml, SURVIVAL.format(value=value))
     assert err.location.line == 8 and "survival must be a probability in [0, 1]" in str(err)
 
 
-@pytest.mark.parametrize("value", ["$(p * 4)", "$(p > 0)", "$(1 - p - 1)"])
+@pytest.mark.parametrize("value", ["$(p * 4)", "$(p > 0)", "$(1 - p - 1)", "$(10 ** 29)"])
 def test_an_expression_survival_outside_0_1_is_an_error_at_its_line(analyze_yaml: AnalyzeYaml, value: str) -> None:
     err = _error(analyze_yaml, SURVIVAL.format(value=value))
     assert err.location.line == 8 and "survival must be a probability in [0, 1]" in str(err)

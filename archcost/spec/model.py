@@ -425,7 +425,7 @@ def _survival(args: YMap) -> Raw:
     if isinstance(value, str) and expr.is_expression(value):
         return Raw(value, where)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise _fail(f"survival must be a probability in [0, 1] or an expression, got {value!r}", where)
+        raise _fail(f"survival must be a probability in [0, 1] or an expression, got {expr.shown(value)}", where)
     return Raw(value, where)
 
 
