@@ -386,3 +386,28 @@ def test_verify_train_cli_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     train = json.loads(result.stdout)["results"][0]["train"]
     assert train["ok"] and train["counted_flops"] == train["expected_flops"] == 2 * 5_324_206_080
+
+
+def test_random_specs_step_agrees_with_flop_counter() -> None:
+    """Random valid specs (test_differential's generator: pools before the first conv, grouped convs,
+    residuals with projections, parallel merges, repeats, a linear head): the build's forward + backward
+    under FlopCounterMode equals twice the training-step MACs, layer by layer and in total."""
+    pytest.importorskip("torch")
+    from hypothesis import HealthCheck, given, settings
+    from test_differential import spec_text
+
+    from archcost import torchcheck
+
+    @settings(
+        max_examples=60,  # about 40 s on 2 cores
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(spec_text())
+    def agree(text: str) -> None:
+        result = torchcheck.verify_train(engine.analyze(spec.load_text(text, "random.yaml")))
+        assert result.ok, (text, result.as_dict())
+
+    agree()
