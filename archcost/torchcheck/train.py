@@ -133,12 +133,12 @@ def verify_train(analysis: Analysis, device: str = "cpu", batch: int = 1) -> Tra
         model = materialize(analysis, dev).eval()
         x = torch.randn(batch, *analysis.input, device=dev, generator=torch.Generator(dev).manual_seed(0))
 
-        def step() -> None:
+        def forward_backward() -> None:
             out = model(x)
             if out.requires_grad:  # a network without parameters has no backward
                 out.sum().backward()
 
-        whole = _counted(step)
+        whole = _counted(forward_backward)
     except LayerFailedError as exc:
         return TrainCheck(analysis.name, batch, (), (), 0, time.perf_counter() - start, f"torch fails at layer {exc}")
     checks, skipped = [], []
