@@ -159,6 +159,57 @@ class _Siblings:
         return chosen
 
 
+class _Nodes:
+    """The outputs `from` can reach in one list of items: by name, and back in order (-1, -2, ...).
+
+    A list's first output is its input (the container's, or the block call's main input); each
+    item, and each copy of a repeat, adds its output. Names are looked up here, then in the
+    enclosing lists up to the block or spec boundary (`parent` None): a block's body sees only its
+    own items and its `inputs`.
+    """
+
+    __slots__ = ("later", "names", "outputs", "parent")
+
+    def __init__(self, parent: _Nodes | None, first: _Tensor, names: dict[str, _Tensor] | None = None) -> None:
+        self.parent = parent
+        self.outputs = [first]
+        self.names: dict[str, _Tensor] = names or {}
+        self.later: set[str] = set()
+        """Names of the list's items not made yet (a reference to one is a forward reference)."""
+
+    def resolve(self, ref: str | int, loc: Location, path: str) -> _Tensor:
+        if isinstance(ref, int):
+            if -ref > len(self.outputs):
+                raise SpecError(
+                    f"from: {ref} reaches before the start of this list ({len(self.outputs)} earlier output"
+                    f"{'s' if len(self.outputs) > 1 else ''}: the list's input and the items before this one)",
+                    _placed(loc, path),
+                )
+            return self.outputs[ref]
+        here: _Nodes | None = self
+        while here is not None:
+            found = here.names.get(ref)
+            if found is not None:
+                return found
+            if ref in here.later:
+                raise SpecError(
+                    f"from: {ref!r} is this item or a later one: from names earlier items only (no forward "
+                    "references, no cycles)",
+                    _placed(loc, path),
+                )
+            here = here.parent
+        known = ", ".join(self.visible()) or "none"
+        raise SpecError(f"from: no earlier item is named {ref!r} here (known: {known})", _placed(loc, path))
+
+    def visible(self) -> list[str]:
+        out: list[str] = []
+        here: _Nodes | None = self
+        while here is not None:
+            out += [n for n in here.names if n not in out]
+            here = here.parent
+        return out[:12]
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -221,13 +272,25 @@ class _Expander:
         local: Mapping[str, expr.Value],
         path: str,
         siblings: _Siblings | None = None,
+        nodes: _Nodes | None = None,
+        parent: _Nodes | None = None,
     ) -> _Tensor:
+        """Run `items` in order on `tensor`; `nodes` (or a new list under `parent`) records their outputs."""
         siblings = siblings or _Siblings()
+        nodes = nodes or _Nodes(parent, tensor)
+        if any(item.name is not None for item in items):
+            nodes.later.update(item.name for item in items if item.name is not None)
         for item in items:
+            if item.sources:
+                where = _join(path, item.name) if item.name else path
+                tensor = nodes.resolve(item.sources[0], item.sources_loc or item.loc, where)
             if item.when is not None and not self.present(item, tensor, local, path):
                 continue
             name = siblings.claim(item.name, path, item.loc)
-            tensor = self.item(item, tensor, local, _join(path, name))
+            tensor = self.item(item, tensor, local, _join(path, name), nodes)
+            if item.name is not None:
+                nodes.later.discard(item.name)
+                nodes.names[item.name] = tensor
         return tensor
 
     def step(self, loc: Location, path: str) -> None:
@@ -256,9 +319,19 @@ class _Expander:
             )
         return cond
 
-    def item(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def inputs(self, item: Item, tensor: _Tensor, nodes: _Nodes, path: str) -> list[_Tensor]:
+        """The tensors `item` reads: its `from` references resolved in `nodes`, else `tensor`."""
+        if not item.sources:
+            return [tensor]
+        loc = item.sources_loc or item.loc
+        return [nodes.resolve(ref, loc, path) for ref in item.sources]
+
+    def item(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, nodes: _Nodes) -> _Tensor:
+        """Make `item` (every copy if repeated), each copy reading its `from` anew; record the outputs in `nodes`."""
         if item.repeat is None:
-            return self.single(item, tensor, local, path)
+            out = self.single(item, self.inputs(item, tensor, nodes, path), local, path, nodes)
+            nodes.outputs.append(out)
+            return out
         count = self.int_value(item.repeat, self.scope(local, tensor), path, "repeat", 1)
         if count > self.limits.max_repeat:
             raise SpecError(
@@ -268,11 +341,22 @@ class _Expander:
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
         for i in range(count):
+<<<<<<< HEAD
             child = item.names.format(i=i, n=i + 1) if item.names else str(i)
             tensor = self.single(first if i == 0 else plain, tensor, {**local, COPY: i}, _join(path, child))
+=======
+            child = _join(path, item.names.format(i=i, n=i + 1) if item.names else str(i))
+            ins = self.inputs(item, tensor, nodes, child) if i else self.inputs(item, tensor, nodes, path)
+            tensor = self.single(first if i == 0 else plain, ins, local, child, nodes)
+            nodes.outputs.append(tensor)
+>>>>>>> main
         return tensor
 
-    def single(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def single(
+        self, item: Item, ins: list[_Tensor], local: Mapping[str, expr.Value], path: str, nodes: _Nodes
+    ) -> _Tensor:
+        """Make one copy of `item` on its inputs `ins` (several only for a merge or a block with `inputs`)."""
+        tensor = ins[0]
         self.steps += 1  # (self.step inlined: this runs once per layer, container and copy)
         if self.steps > self.max_steps:
             self.too_many_steps(item.loc, path)
@@ -281,35 +365,52 @@ class _Expander:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
         try:
             if item.kind == "sequential":
-                return self.sequence(item.layers, tensor, local, path)
+                return self.sequence(item.layers, tensor, local, path, parent=nodes)
             if item.kind == "parallel":
-                return self.parallel(item, tensor, local, path, _Siblings())
+                return self.parallel(item, tensor, local, path, _Siblings(), nodes)
             if item.kind == "residual":
-                return self.residual(item, tensor, local, path, _Siblings())
+                return self.residual(item, tensor, local, path, _Siblings(), nodes)
             block = self.spec.blocks.get(item.kind)
             if block is not None:
-                return self.block(block, item, tensor, local, path)
+                return self.block(block, item, ins, local, path)
+            if len(ins) > 1:
+                return self.record(item.kind, ins, {}, path, item.loc)
             return self.leaf(item, tensor, local, path)
         finally:
             self.depth -= 1
 
     def parallel(
-        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+        self,
+        item: Item,
+        tensor: _Tensor,
+        local: Mapping[str, expr.Value],
+        path: str,
+        siblings: _Siblings,
+        nodes: _Nodes,
     ) -> _Tensor:
         outs = []
         for branch in item.branches:
-            if not self.present(branch, tensor, local, path):
+            own = _Nodes(nodes, tensor)  # each branch starts from the parallel's input
+            start = own.resolve(branch.sources[0], branch.sources_loc or branch.loc, path) if branch.sources else tensor
+            if not self.present(branch, start, local, path):
                 continue
             name = siblings.claim(branch.name, path, branch.loc)
-            outs.append(self.item(branch, tensor, local, _join(path, name)))
+            outs.append(self.item(branch, tensor, local, _join(path, name), own))
         if not outs:
             raise SpecError("every branch of this parallel is switched off by its `when`", _placed(item.loc, path))
         merge = str(item.args["merge"].value)
         return self.merge(merge, outs, siblings.fresh(merge), path, item.loc)
 
     def residual(
-        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+        self,
+        item: Item,
+        tensor: _Tensor,
+        local: Mapping[str, expr.Value],
+        path: str,
+        siblings: _Siblings,
+        nodes: _Nodes,
     ) -> _Tensor:
+<<<<<<< HEAD
         outer = self.survival
         survival = item.args.get("survival")
         if survival is not None:
@@ -318,6 +419,9 @@ class _Expander:
             body = self.sequence(item.layers, tensor, local, path, siblings)
         finally:
             self.survival = outer
+=======
+        body = self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
+>>>>>>> main
         mode = str(item.args["shortcut"].value)
         match = body.shape == tensor.shape
         skip: _Tensor | None = tensor
@@ -333,7 +437,7 @@ class _Expander:
                 )
             proj = projection[0]
             name = siblings.claim(proj.name or "downsample", path, proj.loc)
-            skip = self.item(replace(proj, name=None), tensor, local, _join(path, name))
+            skip = self.item(replace(proj, name=None), tensor, local, _join(path, name), _Nodes(nodes, tensor))
         elif mode == "identity" and not match:
             raise SpecError(
                 "shortcut: identity needs the body to keep the shape, "
@@ -345,9 +449,12 @@ class _Expander:
         out = body
         if skip is not None:
             out = self.merge("add", [body, skip], siblings.fresh("add"), path, item.loc)
-        return self.sequence(item.post, out, local, path, siblings)
+        return self.sequence(item.post, out, local, path, siblings, parent=nodes)
 
-    def block(self, block: Block, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+    def block(
+        self, block: Block, item: Item, ins: list[_Tensor], local: Mapping[str, expr.Value], path: str
+    ) -> _Tensor:
+        tensor = ins[0]
         caller = _LazyScope(self, local, tensor)
         own = _LazyScope(self, {}, tensor)  # the block's scope as it fills: defaults and lets see earlier ones
         inner: dict[str, expr.Value] = {}
@@ -363,20 +470,33 @@ class _Expander:
         for lname, raw in block.let.items():
             inner[lname] = own[lname] = self.value(raw, own, path)
         body = block.layers
+        # the body sees its own items and the call's inputs by the names the block gives them, nothing outside
+        nodes = _Nodes(None, tensor, dict(zip(block.inputs, ins, strict=False)))
         if all(
-            b.kind in ("parallel", "residual", "sequential") and b.name is None and b.repeat is None and b.when is None
+            b.kind in ("parallel", "residual", "sequential")
+            and b.name is None
+            and b.repeat is None
+            and b.when is None
+            and not b.sources
             for b in body
         ):
             # the containers are the block itself: their children share the block's path and positions
             # (a ViT encoder block is two residuals whose layers are ln_1, self_attention, ln_2, mlp)
             siblings = _Siblings()
             for container in body:
-                tensor = self.inline(container, tensor, inner, path, siblings)
+                tensor = self.inline(container, tensor, inner, path, siblings, nodes)
+                nodes.outputs.append(tensor)
             return tensor
-        return self.sequence(body, tensor, inner, path)
+        return self.sequence(body, tensor, inner, path, nodes=nodes)
 
     def inline(
-        self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str, siblings: _Siblings
+        self,
+        item: Item,
+        tensor: _Tensor,
+        local: Mapping[str, expr.Value],
+        path: str,
+        siblings: _Siblings,
+        nodes: _Nodes,
     ) -> _Tensor:
         """A container whose children are named in `path`, sharing `siblings` with the containers around it."""
         self.steps += 1
@@ -387,10 +507,10 @@ class _Expander:
             raise SpecError(f"layers nest deeper than {self.limits.max_nesting} levels", _placed(item.loc, path))
         try:
             if item.kind == "sequential":
-                return self.sequence(item.layers, tensor, local, path, siblings)
+                return self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
             if item.kind == "parallel":
-                return self.parallel(item, tensor, local, path, siblings)
-            return self.residual(item, tensor, local, path, siblings)
+                return self.parallel(item, tensor, local, path, siblings, nodes)
+            return self.residual(item, tensor, local, path, siblings, nodes)
         finally:
             self.depth -= 1
 
@@ -651,7 +771,7 @@ def analyze(
     expander = _Expander(spec, scope, limits or Limits())
     expander.whole = (shape_in[1], shape_in[2]) if len(shape_in) == 3 else (shape_in[0], shape_in[0])
     with gc_paused():
-        expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "")
+        expander.sequence(spec.layers, _Tensor(INPUT, shape_in), {}, "", nodes=_Nodes(None, _Tensor(INPUT, shape_in)))
     if not expander.layers:
         raise SpecError("the spec has no layers once its `when` conditions are applied", spec.layers[0].loc)
     result = tuple(expander.layers)

@@ -167,6 +167,17 @@ def odd_values() -> st.SearchStrategy[Any]:
     return st.sampled_from(ODD_VALUES).map(copy.deepcopy)
 
 
+NODE_NAMES = ["a", "b", "x", "prev", "left", "stem", "conv0", "cell_0"]
+"""Names items take and `from` refers to: a few, so that references sometimes resolve (the bundled
+NASNet specs use left, x, prev, conv0 and cell_0)."""
+
+
+def references() -> st.SearchStrategy[Any]:
+    """A `from` value: a name, a number (valid ones are negative), an odd value, or a list of them."""
+    one = st.one_of(st.sampled_from(NODE_NAMES), st.integers(-4, 1), odd_values())
+    return st.one_of(one, one, st.lists(one, min_size=0, max_size=4))
+
+
 KIND_NAMES = sorted({*layers.KINDS, *layers.ALIASES, *spec.CONTAINERS, "nope", "relu6x"})
 
 
@@ -204,7 +215,7 @@ def mutate(data: st.DataObject, doc: Any) -> Any:
     """One structural change to `doc`, drawn by hypothesis."""
     everything = list(nodes(doc))
     op = data.draw(
-        st.sampled_from(["drop", "retype", "number", "self", "kind", "insert", "expression", "graft", "delete"])
+        st.sampled_from(["drop", "retype", "number", "self", "kind", "insert", "expression", "graft", "delete", "from"])
     )
     if op == "drop":
         maps = [(p, v) for p, v in everything if isinstance(v, dict) and v]
@@ -240,6 +251,12 @@ def mutate(data: st.DataObject, doc: Any) -> Any:
             (old,) = item
             blocks = sorted(doc.get("blocks") or {}) if isinstance(doc, dict) else []
             item[data.draw(st.sampled_from(KIND_NAMES + [b for b in blocks if isinstance(b, str)]))] = item.pop(old)
+        return doc
+    if op == "from":  # a layer reads another node: the bundled graphs rewired, the trees made graphs
+        items = [p for p in layer_items(doc) if isinstance(get(doc, p)[next(iter(get(doc, p)))], dict)]
+        if items:
+            item = get(doc, data.draw(st.sampled_from(items)))
+            item[next(iter(item))]["from"] = data.draw(references())
         return doc
     if op == "insert":
         lists = [(p, v) for p, v in everything if isinstance(v, list)]
@@ -317,11 +334,19 @@ def arg_values(arg: layers.Arg) -> st.SearchStrategy[Any]:
 @st.composite
 def layer_item(draw: st.DrawFn, depth: int) -> Any:
     """A layer item: a catalog kind with drawn arguments, or (while depth lasts) a container."""
-    kinds = [k for k in layers.CATALOG if not k.merge]
     container = depth > 0 and draw(st.integers(0, 4)) == 0
     if not container:
-        kind = draw(st.sampled_from(kinds))
+        kind = draw(st.sampled_from(layers.CATALOG))
         args = {a.name: draw(arg_values(a)) for a in kind.args if a.required or draw(st.booleans())}
+        if draw(st.integers(0, 5)) == 0:
+            args["name"] = draw(st.sampled_from(NODE_NAMES))
+        if kind.merge or draw(st.integers(0, 4)) == 0:  # a merge reads named inputs; any item may
+            near = st.integers(-2, -1)  # mostly references that resolve, so that graphs analyse too
+            args["from"] = draw(
+                st.lists(st.one_of(near, near, st.sampled_from(NODE_NAMES)), min_size=2, max_size=3)
+                if kind.merge and draw(st.integers(0, 3))
+                else st.one_of(near, near, references())
+            )
         if draw(st.integers(0, 6)) == 0:
             args["repeat"] = draw(st.one_of(st.integers(1, 4), odd_values()))
         if draw(st.integers(0, 8)) == 0:
@@ -358,9 +383,16 @@ def random_specs(draw: st.DrawFn) -> dict[str, Any]:
                 "layers": draw(st.lists(layer_item(1), min_size=1, max_size=3)),
             }
         }
+        if draw(st.booleans()):  # a block with two inputs, as a NASNet cell
+            doc["blocks"]["unit"]["inputs"] = draw(
+                st.sampled_from([["x", "prev"], ["x", "prev"], ["x", "prev"], ["x"]])
+            )
     doc["layers"] = draw(st.lists(layer_item(2), min_size=1, max_size=6))
     if "blocks" in doc and draw(st.booleans()):
-        doc["layers"].append({"unit": {"planes": draw(st.integers(1, 16)), "repeat": draw(st.integers(1, 3))}})
+        call: dict[str, Any] = {"planes": draw(st.integers(1, 16)), "repeat": draw(st.integers(1, 3))}
+        if draw(st.booleans()):
+            call["from"] = draw(st.one_of(st.just([-1, -2]), references()))
+        doc["layers"].append({"unit": call})
     return doc
 
 
@@ -532,6 +564,15 @@ def test_mutations_reach_every_outcome() -> None:
     assert results[1] is None  # a narrower stem still analyses
     assert results[2] is not None and "input sizes must be whole numbers ≥ 1, got 0" in results[2]
     assert results[3] is not None and results[3].startswith(f"{FILE}:")
+
+
+def test_from_mutations_reach_every_outcome() -> None:
+    """A rewired `from` in a bundled graph analyses, or fails with the graph's own errors."""
+    at = ("blocks", "fractal_block", "layers", 2, "unit", "from")
+    rewired = [outcome(dump(put(copy.deepcopy(DOCS["fractalnet"]), at, ref))) for ref in (-1, "conv2_0", "nope", -9)]
+    assert rewired[0] is None and rewired[1] is None
+    assert rewired[2] is not None and "from: no earlier item is named 'nope' here" in rewired[2]
+    assert rewired[3] is not None and "from: -9 reaches before the start of this list" in rewired[3]
 
 
 def test_cli_error_on_line_100_is_not_an_emoji(workdir: Path) -> None:

@@ -1,5 +1,5 @@
-"""The merge kinds, which combine the outputs of a `parallel`'s branches or a `residual`'s body and
-shortcut: channel concatenation, element-wise sum and element-wise product."""
+"""The merge kinds, which combine the outputs of a `parallel`'s branches, a `residual`'s body and
+shortcut, or the items a `from:` names: channel concatenation, element-wise sum, product and mean."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 _NOTE = (
     "**Merges.** `concat` copies: 0. `add` sums `inputs` tensors: inputs − 1 adds per output element (a "
     "residual: one per element). `multiply` likewise, counted on the output: a C×1×1 gate broadcast over C×H×W "
-    "costs C·H·W multiplies. Merge layers have outputs and therefore activations."
+    "costs C·H·W multiplies. `mean` adds its inputs and divides once: inputs FLOPs per element (inputs − 1 adds, "
+    "1 divide). Merge layers have outputs and therefore activations."
 )
 
 
@@ -183,4 +184,56 @@ MULTIPLY = Kind(
     ),
 )
 
-KINDS = (CONCAT, ADD, MULTIPLY)
+# ---------------------------------------------------------------------------- mean
+
+
+def _mean(ins: tuple[Shape, ...], args: Args) -> Cost:
+    if len(set(ins)) > 1:
+        raise ShapeError("mean needs inputs of the same shape; got " + ", ".join(shape(s) for s in ins))
+    elems = prod(ins[0])
+    n = len(ins)
+    return Cost(
+        output=ins[0],
+        flops=n * elems,
+        explainer=lambda: (
+            f"FLOPs = ({n - 1} addition{'s' if n > 2 else ''} + 1 division)·{exact(elems)} = {exact(n * elems)}"
+        ),
+    )
+
+
+def _mean_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
+    from archcost.layers.torch_modules import Op
+
+    def mean(*xs: torch.Tensor) -> torch.Tensor:  # FractalNet's join: the element-wise mean of its inputs
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total / len(xs)
+
+    return Op("mean", mean)
+
+
+MEAN = Kind(
+    "mean",
+    "element-wise mean of several inputs (FractalNet's join)",
+    (),
+    _mean,
+    flops_rule="inputs per output element (inputs − 1 adds, 1 divide)",
+    note=_NOTE,
+    merge=True,
+    fvcore_rule="0: aten::add and aten::div are not among fvcore's counted operators (listed by unsupported_ops())",
+    torch=_mean_torch,
+    examples=(
+        Example(
+            ((64, 32, 32), (64, 32, 32), (64, 32, 32)),
+            output=(64, 32, 32),
+            flops=3 * 64 * 32 * 32,
+            explain="FLOPs = (2 additions + 1 division)·65,536 = 196,608",
+            note="a FractalNet join of three columns",
+        ),
+        Example(((10,), (10,)), output=(10,), flops=2 * 10, explain="FLOPs = (1 addition + 1 division)·10 = 20"),
+        Example(((64, 16, 16), (64, 8, 8)), error="same shape"),
+    ),
+)
+
+KINDS = (CONCAT, ADD, MULTIPLY, MEAN)

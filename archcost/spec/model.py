@@ -22,10 +22,15 @@ FORMAT_VERSION: Final = 1
 CONTAINERS: Final = ("sequential", "parallel", "residual")
 RESERVED: Final = ("cin", "hin", "win")
 """Names every expression can read: the current layer's input channels, height and width."""
+<<<<<<< HEAD
 COPY: Final = "copy"
 """The name an item's expressions read for the index (0, 1, …) of its copy in the innermost `repeat`."""
 COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
 MERGES: Final = ("concat", "add", "multiply")
+=======
+COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when", "from")
+MERGES: Final = ("concat", "add", "multiply", "mean")
+>>>>>>> main
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
 NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$")
 TOP_KEYS: Final = {
@@ -76,7 +81,10 @@ REPORTED_KEYS: Final = {
     "source": "primary (the paper) or secondary (another source, named in note)",
     "note": "anything else",
 }
-BLOCK_KEYS: Final = ("params", "let", "layers", "doc")
+BLOCK_KEYS: Final = ("params", "let", "inputs", "layers", "doc")
+
+Ref = str | int
+"""A node reference in `from`: an earlier item's name, or -k for the k-th output back in the same list."""
 
 
 # ---------------------------------------------------------------------------- the Spec tree
@@ -102,6 +110,9 @@ class Item:
     first: Mapping[str, Raw] = field(default_factory=dict)
     names: str | None = None
     when: Raw | None = None
+    sources: tuple[Ref, ...] = ()
+    """The item's inputs by `from` (empty: the previous item's output)."""
+    sources_loc: Location | None = None
     layers: tuple[Item, ...] = ()
     branches: tuple[Item, ...] = ()
     projection: tuple[Item, ...] | None = None
@@ -118,6 +129,8 @@ class Block:
     layers: tuple[Item, ...]
     loc: Location
     doc: str = ""
+    inputs: tuple[str, ...] = ()
+    """Names of the call's inputs inside the body (the first is the call's main input); empty: one, unnamed."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +300,9 @@ class _Loader:
             if "repeat" not in args:
                 raise _fail("names only applies with repeat", args.key_locs["names"])
             common["names"] = names
+        if "from" in args:
+            common["sources"] = _sources(args["from"], args.value_locs["from"])
+            common["sources_loc"] = args.value_locs["from"]
         first = args.get("first")
         if first is not None:
             if not isinstance(first, YMap):
@@ -296,10 +312,25 @@ class _Loader:
 
         if kind in CONTAINERS:
             item = self._container(kind, args, loc, common)
+            if len(item.sources) > 1:
+                raise _fail(f"a {kind} takes one input; from names {len(item.sources)}", args.value_locs["from"])
         elif kind in self.block_names:
             item = Item(kind, loc, args=self._block_args(kind, args), **common)
+            self._check_block_inputs(kind, item, args)
         else:
-            item = Item(self._kind_name(kind, loc), loc, args=self._kind_args(kind, args), **common)
+            item = Item(
+                self._kind_name(kind, loc, item_sources=common.get("sources", ())),
+                loc,
+                **common,
+                args=self._kind_args(kind, args),
+            )
+            found = layers.KINDS[item.kind]
+            if not found.merge and len(item.sources) > 1:
+                raise _fail(
+                    f"{kind!r} takes one input; from names {len(item.sources)} (only the merges "
+                    f"{', '.join(MERGES)} and blocks with several inputs take more)",
+                    args.value_locs["from"],
+                )
         if first is not None:
             if kind in CONTAINERS:
                 raise _fail(
@@ -311,18 +342,32 @@ class _Loader:
             item = _replace(item, first={k: raw(first, k) for k in first})
         return item
 
-    def _kind_name(self, kind: str, loc: Location) -> str:
+    def _kind_name(self, kind: str, loc: Location, item_sources: tuple[Ref, ...] = ()) -> str:
         found = layers.lookup(kind)
         if found is None:
             options = [*layers.KINDS, *layers.ALIASES, *CONTAINERS, *sorted(self.block_names)]
             raise _fail(f"unknown layer kind {kind!r}{suggest(kind, options)}", loc)
-        if found.merge:
+        if found.merge and len(item_sources) < 2:
             raise _fail(
-                f"{kind!r} merges several inputs: write it as `parallel: {{merge: {kind}, branches: [...]}}`"
-                + (" or use a residual" if kind == "add" else ""),
+                f"{kind!r} merges several inputs: name them with `from: [a, b]`, or write "
+                f"`parallel: {{merge: {kind}, branches: [...]}}`" + (" or a residual" if kind == "add" else ""),
                 loc,
             )
         return found.name
+
+    def _check_block_inputs(self, kind: str, item: Item, args: YMap) -> None:
+        """A call gives as many inputs (`from`) as the block names in `inputs` (at least its main one)."""
+        wanted = self.blocks_inputs[kind]
+        given = len(item.sources) or 1
+        if len(wanted) > 1 and given != len(wanted):
+            where = args.value_locs.get("from", args.loc)
+            raise _fail(
+                f"block {kind!r} takes {len(wanted)} inputs ({', '.join(wanted)}): give them with "
+                f"`from: [{', '.join(['...'] * len(wanted))}]`, got {given}",
+                where,
+            )
+        if len(wanted) <= 1 and given > 1:
+            raise _fail(f"block {kind!r} takes one input; from names {given}", args.value_locs["from"])
 
     def _arg_names(self, kind: str) -> list[str]:
         if kind in self.block_names:
@@ -417,6 +462,33 @@ class _Loader:
         return args[key]
 
     blocks_params: dict[str, dict[str, Raw | None]]
+    blocks_inputs: dict[str, tuple[str, ...]]
+
+
+def _sources(value: Any, loc: Location) -> tuple[Ref, ...]:
+    """The references of a `from` value: one or a list of names and negative whole numbers."""
+    values = list(value) if isinstance(value, YList) else [value]
+    locs = list(value.locs) if isinstance(value, YList) else [loc]
+    if not values:
+        raise _fail("from must name at least one earlier item", loc)
+    out: list[Ref] = []
+    for ref, where in zip(values, locs, strict=True):
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if ref >= 0:
+                raise _fail(
+                    f"from: {ref} is not a reference: a number counts back, -1 is the previous output, "
+                    "-2 the one before",
+                    where,
+                )
+            out.append(ref)
+        elif isinstance(ref, str) and NAME_RE.match(ref):
+            out.append(ref)
+        else:
+            raise _fail(
+                f"from: {printable(str(ref))!r} must be an earlier item's name (letters, digits and _) or -1, -2, ...",
+                where,
+            )
+    return tuple(out)
 
 
 def _survival(args: YMap) -> Raw:
@@ -500,12 +572,14 @@ def spec_from_document(doc: YMap, file: str) -> Spec:
         raise _fail("blocks must be a mapping of block name: definition", doc.value_locs["blocks"])
     loader = _Loader(file, set(blocks_doc))
     loader.blocks_params = {}
+    loader.blocks_inputs = {}
     for bname in blocks_doc:
         bloc = blocks_doc.key_locs[bname]
         if bname in layers.KINDS or bname in layers.ALIASES or bname in CONTAINERS:
             raise _fail(f"block {bname!r} has the name of a built-in kind", bloc)
         _check_param_name(bname, bloc)
         loader.blocks_params[bname] = _block_params(blocks_doc[bname], blocks_doc.value_locs[bname], bname)
+        loader.blocks_inputs[bname] = _block_inputs(blocks_doc[bname], loader.blocks_params[bname])
     blocks = {bname: _block(loader, bname, blocks_doc[bname], blocks_doc.key_locs[bname]) for bname in blocks_doc}
     _check_recursion(blocks)
     body = loader.items(doc["layers"], doc.value_locs["layers"], "layers")
@@ -671,6 +745,25 @@ def _block_params(value: Any, loc: Location, bname: str) -> dict[str, Raw | None
     return out
 
 
+def _block_inputs(value: YMap, params: Mapping[str, Raw | None]) -> tuple[str, ...]:
+    """A block's `inputs`: distinct names, none a parameter, reserved word or `let` value."""
+    if "inputs" not in value:
+        return ()
+    names = value["inputs"]
+    where = value.value_locs["inputs"]
+    if not isinstance(names, YList) or not names:
+        raise _fail("inputs must be a list of names for the call's inputs, e.g. [x, prev]", where)
+    lets = value.get("let") if isinstance(value.get("let"), YMap) else {}
+    for name, nloc in zip(names, names.locs, strict=True):
+        if not isinstance(name, str) or not NAME_RE.match(name) or name.isdigit():
+            raise _fail(f"inputs: {printable(str(name))!r} must be a name (letters, digits and _)", nloc)
+        if name in params or name in RESERVED or name in (lets or {}):
+            raise _fail(f"inputs: {name!r} is also a parameter, let value or reserved name", nloc)
+    if len(set(names)) != len(names):
+        raise _fail("inputs: each input needs its own name", where)
+    return tuple(names)
+
+
 def _block(loader: _Loader, bname: str, value: YMap, loc: Location) -> Block:
     let: dict[str, Raw] = {}
     if "let" in value:
@@ -684,7 +777,7 @@ def _block(loader: _Loader, bname: str, value: YMap, loc: Location) -> Block:
         raise _fail(f"block {bname!r} needs layers", value.loc)
     body = loader.items(value["layers"], value.value_locs["layers"], "layers")
     doc = value.get("doc", "")
-    return Block(bname, loader.blocks_params[bname], let, body, loc, str(doc))
+    return Block(bname, loader.blocks_params[bname], let, body, loc, str(doc), loader.blocks_inputs[bname])
 
 
 def _calls(items: tuple[Item, ...]) -> Iterator[Item]:

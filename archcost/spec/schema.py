@@ -20,6 +20,10 @@ from archcost.spec.model import (
 # ---------------------------------------------------------------------------- JSON Schema
 
 _EXPR: Final = {"type": "string", "pattern": r"^\$"}
+_REF: Final = {
+    "anyOf": [{"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$"}, {"type": "integer", "maximum": -1}]
+}
+"""A node reference in `from`: an earlier item's name, or -k for the k-th output back."""
 
 
 def _value_schema(arg_type: str) -> dict[str, Any]:
@@ -57,12 +61,20 @@ def json_schema() -> dict[str, Any]:
         "first": {"type": "object"},
         "names": {"type": "string"},
         "when": {"anyOf": [{"type": "boolean"}, _EXPR]},
+        "from": {"anyOf": [_REF, {"type": "array", "minItems": 1, "items": _REF}]},
     }
     items = {"type": "array", "items": {"$ref": "#/$defs/item"}}
     kinds: dict[str, Any] = {}
     no_arg_kinds = []
     for kind in layers.CATALOG:
-        if kind.merge:
+        if kind.merge:  # an item only with the inputs it merges
+            kinds[kind.name] = {
+                "type": "object",
+                "description": kind.summary,
+                "properties": {**common, "from": {"type": "array", "minItems": 2, "items": _REF}},
+                "required": ["from"],
+                "additionalProperties": False,
+            }
             continue
         props = {
             a.name: {
@@ -186,6 +198,7 @@ def json_schema() -> dict[str, Any]:
                         "let": {"type": "object", "additionalProperties": value},
                         "layers": items,
                         "doc": {"type": "string"},
+                        "inputs": {"type": "array", "minItems": 1, "items": {"type": "string"}},
                     },
                     "required": ["layers"],
                     "additionalProperties": False,
