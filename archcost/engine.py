@@ -341,15 +341,10 @@ class _Expander:
         plain = replace(item, repeat=None, first={}, names=None)
         first = replace(plain, args={**item.args, **item.first})
         for i in range(count):
-<<<<<<< HEAD
-            child = item.names.format(i=i, n=i + 1) if item.names else str(i)
-            tensor = self.single(first if i == 0 else plain, tensor, {**local, COPY: i}, _join(path, child))
-=======
             child = _join(path, item.names.format(i=i, n=i + 1) if item.names else str(i))
             ins = self.inputs(item, tensor, nodes, child) if i else self.inputs(item, tensor, nodes, path)
-            tensor = self.single(first if i == 0 else plain, ins, local, child, nodes)
+            tensor = self.single(first if i == 0 else plain, ins, {**local, COPY: i}, child, nodes)
             nodes.outputs.append(tensor)
->>>>>>> main
         return tensor
 
     def single(
@@ -410,18 +405,14 @@ class _Expander:
         siblings: _Siblings,
         nodes: _Nodes,
     ) -> _Tensor:
-<<<<<<< HEAD
         outer = self.survival
         survival = item.args.get("survival")
         if survival is not None:
             self.survival = outer * self.probability(survival, self.scope(local, tensor), path)
         try:
-            body = self.sequence(item.layers, tensor, local, path, siblings)
+            body = self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
         finally:
             self.survival = outer
-=======
-        body = self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
->>>>>>> main
         mode = str(item.args["shortcut"].value)
         match = body.shape == tensor.shape
         skip: _Tensor | None = tensor

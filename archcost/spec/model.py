@@ -22,15 +22,10 @@ FORMAT_VERSION: Final = 1
 CONTAINERS: Final = ("sequential", "parallel", "residual")
 RESERVED: Final = ("cin", "hin", "win")
 """Names every expression can read: the current layer's input channels, height and width."""
-<<<<<<< HEAD
 COPY: Final = "copy"
 """The name an item's expressions read for the index (0, 1, …) of its copy in the innermost `repeat`."""
-COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when")
-MERGES: Final = ("concat", "add", "multiply")
-=======
 COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when", "from")
 MERGES: Final = ("concat", "add", "multiply", "mean")
->>>>>>> main
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
 NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$")
 TOP_KEYS: Final = {
