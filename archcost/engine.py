@@ -102,6 +102,8 @@ class Analysis:
     layers: tuple[LayerResult, ...]
     totals: Totals
     meta: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The model parameters set by the caller (``--set``); the other settings are the spec's defaults."""
 
     @property
     def output(self) -> LayerResult:
@@ -783,6 +785,7 @@ def analyze(
         layers=result,
         totals=totals,
         meta=spec.meta,
+        overrides=dict(overrides or {}),
     )
 
 

@@ -31,6 +31,7 @@ from archcost import outputs, report, units
 from archcost.check import Accuracy
 from archcost.engine import Analysis
 from archcost.errors import Location, SpecError
+from archcost.report.writers import printable
 
 SUFFIXES: Final = (".png", ".svg", ".pdf")
 Y_AXES: Final = ("top1", "top5", "params", "memory")
@@ -88,6 +89,7 @@ _STYLE: Final[dict[Any, Any]] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": "archcost",
+    "text.parse_math": False,  # spec text is shown as written: "$x$" is not mathtext
 }
 _NOTE_COLOR: Final = "#555555"
 _GRID_COLOUR: Final = "#dddddd"
@@ -199,7 +201,7 @@ def _inputs_text(labels: Sequence[str], analyses: Sequence[Analysis]) -> str:
     """``input 3×224×224``, naming the networks that differ: ``input 3×224×224 (AlexNet 3×227×227)``."""
     shapes = [units.shape(a.input) for a in analyses]
     common = max(dict.fromkeys(shapes), key=shapes.count)
-    others = [f"{label} {s}" for label, s in zip(labels, shapes, strict=True) if s != common]
+    others = [f"{printable(label)} {s}" for label, s in zip(labels, shapes, strict=True) if s != common]
     return f"input {common}" + (f" ({', '.join(others)})" if others else "")
 
 
@@ -408,7 +410,7 @@ def _place_labels(
     sizes = []
     for i, text in enumerate(labels):
         note = ax.annotate(
-            text,
+            printable(text),
             (xs[i], ys[i]),
             xytext=(0, 0),
             textcoords="offset points",
@@ -471,7 +473,8 @@ def _protocols_note(rows: Sequence[report.CompareRow], y: str, width: int = _NOT
     for r in rows:
         acc = _accuracy(r, y)
         if acc is not None:
-            groups.setdefault(acc.protocol.strip().rstrip(".") or "not stated", []).append(r.label)
+            protocol = printable(acc.protocol).strip().rstrip(".") or "not stated"
+            groups.setdefault(protocol, []).append(printable(r.label))
     lines = [f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"]
     for protocol, labels in groups.items():
         prefix = f"  {', '.join(labels)}: "
@@ -502,7 +505,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
     mode = y
     if y in _TOP:
         shown = [r for r in rows if _accuracy(r, y) is not None]
-        missing = [r.label for r in rows if _accuracy(r, y) is None]
+        missing = [printable(r.label) for r in rows if _accuracy(r, y) is None]
         if not shown:
             mode, shown = "params", list(rows)
             notes.append(f"No network here has a reported {_TOP[y]} error, so parameters are plotted instead.")
@@ -686,7 +689,7 @@ def chart_rows(analysis: Analysis, depth: int | None = None) -> tuple[list[repor
 
 
 def _row_label(row: report.Row) -> str:
-    return f"{row.name} ({row.kind})"
+    return printable(f"{row.name} ({row.kind})")
 
 
 def layers_chart(analysis: Analysis, path: Path, depth: int | None = None) -> Figure:
@@ -731,7 +734,7 @@ def layers_chart(analysis: Analysis, path: Path, depth: int | None = None) -> Fi
         axes[0].set_ylim(len(drawn) - 0.5, -0.5)
         level = "per layer" if depth is None and not any(r.layers > 1 for r in drawn) else "per group"
         fig.suptitle(
-            f"{analysis.title}: params, MACs and activation memory {level}\n"
+            f"{printable(report.label(analysis))}: params, MACs and activation memory {level}\n"
             f"input {units.shape(analysis.input)} · batch {analysis.batch} · {analysis.dtype} "
             "(memory: each output at this batch and dtype)",
             x=0.01,

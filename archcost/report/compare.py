@@ -15,10 +15,9 @@ from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
 from archcost.report.show import memory
+from archcost.report.terminal import TerminalTable
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from archcost.check import Accuracy
 
 
@@ -98,7 +97,7 @@ def _compared(compare_rows: Sequence[CompareRow]) -> list[_Compared]:
     return [_Compared(row, compare_rows[0]) for row in compare_rows]
 
 
-def compare_table(compare_rows: Sequence[CompareRow]) -> Table:
+def compare_table(compare_rows: Sequence[CompareRow]) -> TerminalTable:
     """One row per network; ratios of params, MACs and memory against the first."""
     first = compare_rows[0]
     return terminal.table(

@@ -7,7 +7,7 @@ element-wise work), activations (output elements per sample), memory in bytes at
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from archcost import training, units
 from archcost.engine import Analysis, LayerResult
@@ -15,11 +15,9 @@ from archcost.memory import OPTIMIZER_STATES, Fit, Memory
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
-
-if TYPE_CHECKING:
-    from rich.table import Table
-
-    from archcost.training import Training
+from archcost.report.terminal import TerminalTable
+from archcost.spec import gc_paused
+from archcost.training import Training
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -177,12 +175,48 @@ _JSON_EXTRAS: tuple[Column[Any], ...] = (
 """What JSON adds to a leaf layer's columns: its inputs, buffers, the jump of its field, its line in the spec."""
 
 
+# ---------------------------------------------------------------------------- variant
+
+
+def variant(analysis: Analysis) -> dict[str, Any]:
+    """The model-level settings that say which variant of the network this is.
+
+    A switch or a choice (a setting that is true/false or a word, such as ResNet-50's ``v15``) is
+    always named, default or not, since networks of the same name differ in it; a number (a width
+    or a block count) is named when it was set (``--set``), as it is the spec's own otherwise.
+    """
+    return {
+        key: value
+        for key, value in analysis.settings.items()
+        if isinstance(value, bool | str) or key in analysis.overrides
+    }
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as a spec writes it: ``false``, ``0.5``, ``relu``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return units.digits(value)
+    if isinstance(value, float):
+        return units.general(value)
+    return str(value)
+
+
+def label(analysis: Analysis) -> str:
+    """The network's title naming its variant: ``ResNet-50 (v15=false)``; the title alone if none."""
+    named = variant(analysis)
+    if not named:
+        return analysis.title
+    return f"{analysis.title} ({', '.join(f'{k}={setting_text(v)}' for k, v in named.items())})"
+
+
 # ---------------------------------------------------------------------------- table
 
 
 def title(analysis: Analysis) -> str:
-    """The network, its input, batch and dtype: the heading of every format."""
-    return f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {analysis.batch}, {analysis.dtype}"
+    """The network (naming its variant), its input, batch and dtype: the heading of every format."""
+    return f"{label(analysis)}: input {units.shape(analysis.input)} (C×H×W), batch {analysis.batch}, {analysis.dtype}"
 
 
 def table(
@@ -192,7 +226,7 @@ def table(
     exact: bool = False,
     mem: Memory | None = None,
     train: Training | None = None,
-) -> Table:
+) -> TerminalTable:
     """A rich table, one row per layer (or group), totals at the bottom.
 
     Memory columns are bytes at the analysis' batch and dtype; with `mem` from a training
@@ -200,14 +234,16 @@ def table(
     shows each layer's expected training-step MACs (forward + backward).
     """
     columns = layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=mem is not None, step=bool(train))
-    return terminal.table(
-        columns,
-        rows(analysis, depth, mem.saved_by_layer if mem else None, training.expected_steps(train) if train else None),
-        title=title(analysis),
-        footer=totals_row(analysis, mem, train),
-        exact=exact,
-        styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
-    )
+    step = training.expected_steps(train) if train else None
+    with gc_paused():
+        return terminal.table(
+            columns,
+            rows(analysis, depth, mem.saved_by_layer if mem else None, step),
+            title=title(analysis),
+            footer=totals_row(analysis, mem, train),
+            exact=exact,
+            styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
+        )
 
 
 def summary(
@@ -285,7 +321,7 @@ def explain(analysis: Analysis, train: Training | None = None) -> Iterable[str]:
     """Each layer's arithmetic, the way a lecture writes it (shapes H×W×C); with `train`, each layer's
     training step (forward + weight and input gradients, times its survival) and the totals' derivation."""
     yield writers.printable(
-        f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
+        f"{label(analysis)}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
     )
     step_of = {s.name: s for s in train.layers} if train else {}
     for layer in analysis.layers:
@@ -326,6 +362,13 @@ def to_dict(
 ) -> dict[str, Any]:
     """The JSON contract (design README): name, input, batch, dtype, totals, layers; with `train`, the
     training-step figures in the totals and each layer's survival and expected step MACs."""
+    with gc_paused():  # a dict per layer, all kept: the collector's passes would find nothing
+        return _to_dict(analysis, depth, mem, fit, train)
+
+
+def _to_dict(
+    analysis: Analysis, depth: int | None, mem: Memory | None, fit: Fit | None, train: Training | None
+) -> dict[str, Any]:
     t = analysis.totals
     data: dict[str, Any] = {
         "name": analysis.name,
@@ -334,6 +377,8 @@ def to_dict(
         "batch": analysis.batch,
         "dtype": analysis.dtype,
         "settings": dict(analysis.settings),
+        "variant": variant(analysis),
+        "label": label(analysis),
         "conventions": {**CONVENTIONS, **(TRAIN_CONVENTIONS if train else {})},
         "totals": {
             "params": t.params,
@@ -426,18 +471,20 @@ def _text_columns(analysis: Analysis) -> list[Column[Any]]:
 
 def to_csv(analysis: Analysis, depth: int | None = None) -> str:
     """One row per layer (or group) with exact integers; shapes as C×H×W; a totals row last."""
-    return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
+    with gc_paused():
+        return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
 
 
 def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
     """A GitHub-flavoured Markdown table with exact integers and a totals row in bold."""
     heading = (
-        f"**{writers.markdown_escape(analysis.title)}**: input {units.shape(analysis.input)}, "
+        f"**{writers.markdown_escape(label(analysis))}**: input {units.shape(analysis.input)}, "
         f"batch {analysis.batch}, {analysis.dtype}"
     )
-    table_lines = writers.markdown_table(
-        _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
-    )
+    with gc_paused():
+        table_lines = writers.markdown_table(
+            _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
+        )
     return "\n".join([heading, "", *table_lines]) + "\n"
 
 
