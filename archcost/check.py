@@ -59,8 +59,8 @@ class CheckRow:
     """The layer or group the figure is for; empty for the whole network."""
     setting: str = ""
     """The settings and input the figure was reported at (``groups=1, input 3×224×224``); empty for defaults."""
-    computed: int | None = None
-    """The computed figure; None for a figure archcost does not compute."""
+    computed: int | float | None = None
+    """The computed figure (``train_saving``: a percentage); None for a figure archcost does not compute."""
     difference: float | None = None
     """computed − reported; None when not computed (or beyond a float)."""
     tolerance: float | None = None
@@ -76,15 +76,34 @@ class CheckRow:
         return self.verdict.failed
 
 
-def computed_figure(analysis: Analysis, figure: str, layer: str = "") -> int:
-    """A computed figure for the whole network or for one layer or group (a name prefix)."""
+TRAINING_FIGURES: Final = ("expected_train_macs", "train_step_macs", "train_saving")
+"""The computed figures of a training step (archcost.training): whole network only."""
+
+
+def computed_figure(analysis: Analysis, figure: str, layer: str = "") -> int | float:
+    """A computed figure for the whole network or for one layer or group (a name prefix); the
+    training figures (whole network only) from :mod:`archcost.training`, ``train_saving`` a percentage."""
     assert figure in COMPUTED_FIGURES, figure
+    if figure in TRAINING_FIGURES:
+        if layer:
+            raise SpecError(f"reported figure {figure}: it is for the whole network, not for layer {layer!r}")
+        return _training_figure(analysis, figure)
     if not layer:
         return int(getattr(analysis.totals, figure))
     rows = [r for r in analysis.layers if r.name == layer or r.name.startswith(layer + ".")]
     if not rows:
         raise SpecError(f"reported figure for layer {layer!r}: no such layer or group in {analysis.name}")
     return sum(int(getattr(r, figure)) for r in rows)
+
+
+def _training_figure(analysis: Analysis, figure: str) -> int | float:
+    from archcost import training
+
+    t = training.training(analysis)
+    if figure == "train_saving":
+        every = sum(s.step for s in t.layers)
+        return 100 * (1 - t.train_step_macs / every) if every else 0.0
+    return int(getattr(t, figure))
 
 
 Analyzer = Callable[[Mapping[str, Any], tuple[int, ...] | None], Analysis]
@@ -159,7 +178,7 @@ def _check_one(name: str, entry: Reported, analysis: Analysis) -> CheckRow:
     )
 
 
-def _difference(computed: int, reported: float) -> float | None:
+def _difference(computed: int | float, reported: float) -> float | None:
     """computed − reported as a float; None when the computed figure is beyond a float."""
     try:
         return computed - reported

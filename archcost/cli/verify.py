@@ -13,7 +13,9 @@ from archcost.errors import Location, SpecError
 
 
 @typer_app.command(
-    epilog=examples("archcost verify resnet50", "archcost verify --all --memory --batch 2"),
+    epilog=examples(
+        "archcost verify resnet50", "archcost verify --all --memory --batch 2", "archcost verify resnet18 --train"
+    ),
     short_help="cross-check every figure against torch + fvcore; exit 1 on a mismatch",
 )
 def verify(
@@ -37,6 +39,15 @@ def verify(
             "bytes autograd saves for backward with the analytic figure (within 1%); on CUDA also the peaks",
         ),
     ] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="also count one training step (forward + backward) with torch's FlopCounterMode and compare it "
+            "with twice the training-step MACs, for the whole build and layer by layer; layers FlopCounterMode "
+            "miscounts (grouped convolutions) are named and skipped",
+        ),
+    ] = False,
 ) -> None:
     """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
     fvcore flops and activations with the analytic figures (with --memory, the saved-for-backward
@@ -56,6 +67,7 @@ def verify(
     analyses = [analyze_ref(ref, set_, batch=batch) for ref in refs]  # every spec loads before the slow part
     results = []
     memory_checks: list[torchcheck.MemoryCheck] = []
+    train_checks: list[torchcheck.TrainCheck | None] = []
     table = format_ == "table"
     for i, analysis in enumerate(analyses, 1):
         if len(analyses) > 1:
@@ -73,15 +85,20 @@ def verify(
             memory_checks.append(check)
             if table:
                 out.print(verify_report.memory_verdict(check), highlight=False, soft_wrap=True)
+        step_check = torchcheck.verify_train(analysis, device=device, batch=batch) if train else None
+        train_checks.append(step_check)
+        if table and step_check is not None:
+            out.print(verify_report.train_verdict(step_check), highlight=False, soft_wrap=True)
     checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
     failed = [
         r.name
-        for r, m in zip(results, checks, strict=True)
-        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False))
+        for r, m, t in zip(results, checks, train_checks, strict=True)
+        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False)) or (t is not None and not t.ok)
     ]
     if not table:
         dicts = [
-            {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
+            {**r.as_dict(), **({"memory": m.as_dict()} if m else {}), **({"train": t.as_dict()} if t else {})}
+            for r, m, t in zip(results, checks, train_checks, strict=True)
         ]
         echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
     elif len(results) > 1:

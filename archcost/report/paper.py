@@ -35,6 +35,8 @@ def _figure_text(row: CheckRow, style: Style) -> str:
 def _computed_text(row: CheckRow, style: Style) -> str:
     if row.computed is None:
         return ""
+    if isinstance(row.computed, float):  # a percentage (train_saving)
+        return repr(row.computed) if style is Style.CSV else f"{row.computed:.2f}%"
     if style is Style.CSV:
         return units.digits(row.computed)
     return f"{units.human(row.computed)} ({units.exact(row.computed)})"
@@ -49,6 +51,8 @@ def _difference_text(row: CheckRow, style: Style) -> str:
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
         return units.digits(difference) if isinstance(difference, int) else repr(difference)
+    if isinstance(row.computed, float):  # a percentage (train_saving): the difference in points
+        return f"{difference:+.2f} points"
     if isinstance(difference, int):  # exact: a whole reported value, perhaps past a float
         share = units.quotient(100 * difference, row.computed - difference)
     else:
