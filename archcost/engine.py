@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple, NoReturn
 from archcost import expr, layers
 from archcost.errors import Location, SpecError
 from archcost.layers import Args, Pair, Shape
-from archcost.spec import RESERVED, Block, Item, Raw, Spec, gc_paused
+from archcost.spec import COPY, RESERVED, Block, Item, Raw, Spec, gc_paused
 
 INPUT: Final = "input"
 """The producer name of the network input."""
@@ -64,6 +64,9 @@ class LayerResult:
     jump: Pair
     args: Args
     loc: Location
+    survival: float = 1.0
+    """The probability that the layer runs in a training step: the product of the `survival` of the
+    residual bodies it sits in (stochastic depth); 1 outside them. Inference runs every layer."""
 
     @property
     def explain(self) -> str:
@@ -99,6 +102,8 @@ class Analysis:
     layers: tuple[LayerResult, ...]
     totals: Totals
     meta: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The model parameters set by the caller (``--set``); the other settings are the spec's defaults."""
 
     @property
     def output(self) -> LayerResult:
@@ -222,6 +227,8 @@ class _Expander:
         self.max_steps = limits.max_steps  # (read once per step: a property would compute it each time)
         self.name_chars = 0
         self.max_name_chars = limits.max_name_chars
+        self.survival = 1.0
+        """The survival probability of the layers being recorded (residual bodies multiply it)."""
         self.whole: Pair = (1, 1)
         """The network input's extent per axis (H, W of an image; N of tokens): what attention sees."""
 
@@ -247,6 +254,16 @@ class _Expander:
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise SpecError(f"{what} must be a whole number ≥ {least}, got {expr.shown(value)}", _placed(raw.loc, path))
         return value
+
+    def probability(self, raw: Raw, scope: Mapping[str, expr.Value], path: str) -> float:
+        """A residual's `survival`: a number in [0, 1], or SpecError at its place."""
+        value = self.value(raw, scope, path)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 1:  # NaN fails the comparison; a huge int is just > 1
+            raise SpecError(
+                f"residual: survival must be a probability in [0, 1], got {expr.shown(value)}", _placed(raw.loc, path)
+            )
+        return float(value)
 
     # -- walking
 
@@ -328,7 +345,7 @@ class _Expander:
         for i in range(count):
             child = _join(path, item.names.format(i=i, n=i + 1) if item.names else str(i))
             ins = self.inputs(item, tensor, nodes, child) if i else self.inputs(item, tensor, nodes, path)
-            tensor = self.single(first if i == 0 else plain, ins, local, child, nodes)
+            tensor = self.single(first if i == 0 else plain, ins, {**local, COPY: i}, child, nodes)
             nodes.outputs.append(tensor)
         return tensor
 
@@ -390,7 +407,14 @@ class _Expander:
         siblings: _Siblings,
         nodes: _Nodes,
     ) -> _Tensor:
-        body = self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
+        outer = self.survival
+        survival = item.args.get("survival")
+        if survival is not None:
+            self.survival = outer * self.probability(survival, self.scope(local, tensor), path)
+        try:
+            body = self.sequence(item.layers, tensor, local, path, siblings, parent=nodes)
+        finally:
+            self.survival = outer
         mode = str(item.args["shortcut"].value)
         match = body.shape == tensor.shape
         skip: _Tensor | None = tensor
@@ -552,6 +576,7 @@ class _Expander:
             jump,
             args,
             loc,
+            self.survival,
         )
         self.layers.append(layer)
         return _Tensor(path, output, rf, jump)
@@ -760,6 +785,7 @@ def analyze(
         layers=result,
         totals=totals,
         meta=spec.meta,
+        overrides=dict(overrides or {}),
     )
 
 

@@ -13,7 +13,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import matplotlib
 
@@ -31,17 +31,51 @@ from archcost import outputs, report, units
 from archcost.check import Accuracy
 from archcost.engine import Analysis
 from archcost.errors import Location, SpecError
+from archcost.report.writers import printable
 
 SUFFIXES: Final = (".png", ".svg", ".pdf")
 Y_AXES: Final = ("top1", "top5", "params", "memory")
 OKABE_ITO: Final = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 """Okabe & Ito's colour-blind-safe palette, the strongest colours first."""
+TOL_MUTED: Final = ("#332288", "#117733", "#882255", "#999933", "#AA4499", "#44AA99", "#DDCC77", "#CC6677", "#88CCEE")
+"""Paul Tol's muted palette (colour-blind safe), for families past Okabe & Ito's eight."""
+GREYS: Final = ("#777777", "#BBBBBB")
+FAMILY_PALETTE: Final = OKABE_ITO + TOL_MUTED + GREYS
+"""One colour per family, never repeated: 19 families; more than that is an error."""
+FAMILY_NAMES: Final = {
+    "alexnet": "AlexNet",
+    "convnext": "ConvNeXt",
+    "densenet": "DenseNet",
+    "efficientnet": "EfficientNet",
+    "inception": "Inception",
+    "lenet": "LeNet",
+    "mnasnet": "MnasNet",
+    "mobilenet": "MobileNet",
+    "nasnet": "NASNet",
+    "nin": "NiN",
+    "regnet": "RegNet",
+    "resnet": "ResNet",
+    "resnext": "ResNeXt",
+    "shufflenet": "ShuffleNet",
+    "squeezenet": "SqueezeNet",
+    "swin": "Swin",
+    "unet": "U-Net",
+    "vgg": "VGG",
+    "vit": "ViT",
+    "xception": "Xception",
+    "fractalnet": "FractalNet",
+}
+"""How the colour legend names a spec's `family` (others as written)."""
 LOG_RATIO: Final = 20
 """An axis is logarithmic when its largest value is more than this many times its smallest."""
 MAX_BUBBLE_AREA: Final = 2400.0
 """Area in points² of the largest bubble; the others scale down in proportion to their params."""
 _NOTE_WIDTH: Final = 120
 """Characters per line of the notes under a chart."""
+_NOTE_COLUMN: Final = 68
+"""Characters per line of a note set in two columns (many protocols under an accuracy chart)."""
+_TWO_COLUMNS: Final = 8
+"""More protocol lines than this are set in two columns."""
 MAX_BARS: Final = 60
 """More layers than this are grouped (the deepest --depth that fits) so the bars stay readable."""
 
@@ -55,6 +89,7 @@ _STYLE: Final[dict[Any, Any]] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": "archcost",
+    "text.parse_math": False,  # spec text is shown as written: "$x$" is not mathtext
 }
 _NOTE_COLOR: Final = "#555555"
 _GRID_COLOUR: Final = "#dddddd"
@@ -166,7 +201,7 @@ def _inputs_text(labels: Sequence[str], analyses: Sequence[Analysis]) -> str:
     """``input 3×224×224``, naming the networks that differ: ``input 3×224×224 (AlexNet 3×227×227)``."""
     shapes = [units.shape(a.input) for a in analyses]
     common = max(dict.fromkeys(shapes), key=shapes.count)
-    others = [f"{label} {s}" for label, s in zip(labels, shapes, strict=True) if s != common]
+    others = [f"{printable(label)} {s}" for label, s in zip(labels, shapes, strict=True) if s != common]
     return f"input {common}" + (f" ({', '.join(others)})" if others else "")
 
 
@@ -180,8 +215,9 @@ def _wrap(text: str, width: int = _NOTE_WIDTH) -> str:
     return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False))
 
 
-def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
-    """Small grey notes under the axes (below the x label), left-aligned with the axes."""
+def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str], split: int = 0) -> None:
+    """Small grey notes under the axes (below the x label), left-aligned with the axes; with `split`, notes
+    1 to `split` (a heading's items) are set in two columns under note 0, the rest below them."""
     if not notes:
         return
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
@@ -191,7 +227,19 @@ def _notes_below(fig: Figure, ax: Axes, notes: Sequence[str]) -> None:
     height_px = fig.get_figheight() * fig.dpi
     x = ax.get_position().x0
     y = (bottom.y0 - 6) / height_px
-    fig.text(x, y, "\n".join(_wrap(n) for n in notes), ha="left", va="top", fontsize=8, color=_NOTE_COLOR)
+    style: dict[str, Any] = {"ha": "left", "va": "top", "fontsize": 8, "color": _NOTE_COLOR}
+    if not split:
+        fig.text(x, y, "\n".join(_wrap(n) for n in notes), **style)
+        return
+    items = [_wrap(n, _NOTE_COLUMN) for n in notes[1 : split + 1]]
+    lines = [len(i.splitlines()) for i in items]
+    half = next(k for k in range(len(items) + 1) if sum(lines[:k]) * 2 >= sum(lines))  # balance the lines
+    left, right = "\n".join(items[:half]), "\n".join(items[half:])
+    rows = max(sum(lines[:half]), sum(lines[half:]))
+    rest = [_wrap(n) for n in notes[split + 1 :]]
+    fig.text(x, y, "\n".join([_wrap(notes[0]), left, *([""] * (rows - sum(lines[:half]))), *rest]), **style)
+    column = x + 0.5 * (1 - x)
+    fig.text(column, y, "\n".join(["", right]), **style)
 
 
 # ---------------------------------------------------------------------------- compare
@@ -226,19 +274,25 @@ def _bubble_scale(params: Sequence[int]) -> float:
     return MAX_BUBBLE_AREA / top if top > 0 else 0.0
 
 
-_HA = Literal["left", "center", "right"]
-_VA = Literal["bottom", "center", "top"]
-_PLACEMENTS: Final[tuple[tuple[tuple[float, float], _HA, _VA], ...]] = (
-    # direction (unit offset), horizontal and vertical alignment of the label
-    ((1.0, 0.0), "left", "center"),
-    ((0.0, 1.0), "center", "bottom"),
-    ((0.0, -1.0), "center", "top"),
-    ((-1.0, 0.0), "right", "center"),
-    ((0.72, 0.72), "left", "bottom"),
-    ((0.72, -0.72), "left", "top"),
-    ((-0.72, 0.72), "right", "bottom"),
-    ((-0.72, -0.72), "right", "top"),
+_DIRECTIONS: Final[tuple[tuple[float, float], ...]] = (
+    (1.0, 0.0),
+    (0.0, 1.0),
+    (0.0, -1.0),
+    (-1.0, 0.0),
+    (0.72, 0.72),
+    (0.72, -0.72),
+    (-0.72, 0.72),
+    (-0.72, -0.72),
+    (0.5, 0.87),
+    (-0.5, 0.87),
+    (0.5, -0.87),
+    (-0.5, -0.87),
 )
+"""Where a label may sit around its bubble, in order of preference: right, above, below, left, diagonals."""
+_DISTANCES: Final = (1.0, 1.8, 2.8, 4.0, 5.5)
+"""Distances tried, in units of the bubble's radius plus a gap; past the first, a leader line is drawn."""
+_REPULSION_STEPS: Final = 60
+"""Iterations of the repulsion pass that pushes still-overlapping labels apart."""
 
 
 def _overlap(a: Bbox, b: Bbox) -> float:
@@ -252,89 +306,179 @@ def _outside(box: Bbox, frame: Bbox) -> float:
     return box.width * box.height - inside
 
 
+def _label_box(anchor: tuple[float, float], offset: tuple[float, float], size: tuple[float, float]) -> Bbox:
+    """The label's box in pixels: `offset` from `anchor` to the box's nearest edge, in the offset's direction."""
+    (ax_, ay), (dx, dy), (w, h) = anchor, offset, size
+    x0 = ax_ + dx - (0 if dx > 1e-9 else w if dx < -1e-9 else w / 2)
+    y0 = ay + dy - (0 if dy > 1e-9 else h if dy < -1e-9 else h / 2)
+    return Bbox.from_extents(x0, y0, x0 + w, y0 + h)
+
+
+def place_boxes(
+    anchors: Sequence[tuple[float, float]],
+    radii: Sequence[float],
+    sizes: Sequence[tuple[float, float]],
+    frame: Bbox,
+    gap: float = 4.0,
+) -> list[Bbox]:
+    """Boxes for labels of `sizes` (pixels) near bubbles at `anchors` with `radii`, apart from each other.
+
+    Deterministic, in two passes. Greedy: the labels of the most crowded bubbles (most others within
+    80 px) first, each takes the first of 12 directions × 5 distances around its bubble that overlaps
+    least with the labels already placed (weight 10), the bubbles' centres (4) and bodies (0.3) and the
+    frame's outside (4), a farther position costing a little more.
+    Repulsion: labels still overlapping push each other apart along the line between their centres
+    (half the overlap each, in fixed order, for a fixed number of steps), kept inside the frame.
+    """
+    dots = [Bbox.from_extents(x - 3, y - 3, x + 3, y + 3) for x, y in anchors]
+    bodies = [Bbox.from_extents(x - r, y - r, x + r, y + r) for (x, y), r in zip(anchors, radii, strict=True)]
+    crowd = [sum(1 for b in anchors if math.hypot(a[0] - b[0], a[1] - b[1]) < 80) for a in anchors]
+    order = sorted(range(len(anchors)), key=lambda k: (-crowd[k], k))  # the most crowded choose first
+    placed: list[Bbox] = []
+    chosen: dict[int, Bbox] = {}
+    for i in order:
+        anchor, size = anchors[i], sizes[i]
+        best: tuple[float, Bbox] | None = None
+        for distance in _DISTANCES:
+            reach = (radii[i] + gap) * distance + (gap * 3 * (distance - 1))
+            for dx, dy in _DIRECTIONS:
+                box = _label_box(anchor, (dx * reach, dy * reach), size)
+                score = 10 * sum(_overlap(box, p) for p in placed)
+                score += 4 * sum(_overlap(box, d) for d in dots)
+                score += 0.3 * sum(_overlap(box, b) for j, b in enumerate(bodies) if j != i)
+                score += 4 * _outside(box, frame)
+                score += 0.02 * size[0] * size[1] * (distance - 1)  # farther costs a little
+                if best is None or score < best[0] - 1e-9:
+                    best = (score, box)
+        assert best is not None
+        placed.append(best[1])
+        chosen[i] = best[1]
+    return _repel([chosen[k] for k in range(len(anchors))], frame)
+
+
+def _repel(boxes: list[Bbox], frame: Bbox) -> list[Bbox]:
+    """Push overlapping boxes apart (see :func:`place_boxes`), each kept inside `frame` where it fits."""
+    pos = [[b.x0, b.y0] for b in boxes]
+    dims = [(b.width, b.height) for b in boxes]
+    for _ in range(_REPULSION_STEPS):
+        moved = False
+        for i in range(len(pos)):
+            for j in range(i):
+                a = Bbox.from_bounds(pos[i][0], pos[i][1], *dims[i])
+                b = Bbox.from_bounds(pos[j][0], pos[j][1], *dims[j])
+                if _overlap(a, b) <= 0:
+                    continue
+                moved = True
+                over_x = min(a.x1, b.x1) - max(a.x0, b.x0)
+                over_y = min(a.y1, b.y1) - max(a.y0, b.y0)
+                axis = 1 if over_y <= over_x else 0  # separate along the cheaper axis
+                over = over_y if axis else over_x
+                sign = 1.0 if (a.y0 + a.y1 if axis else a.x0 + a.x1) >= (b.y0 + b.y1 if axis else b.x0 + b.x1) else -1.0
+                share_i = _room(pos[i][axis], dims[i][axis], sign, frame, axis)
+                share_j = _room(pos[j][axis], dims[j][axis], -sign, frame, axis)
+                push = over + 1.0
+                move_i = min(share_i, push / 2 if share_j >= push / 2 else push - share_j)
+                move_j = min(share_j, push - move_i)
+                pos[i][axis] += sign * move_i
+                pos[j][axis] -= sign * move_j
+        for k, (w, h) in enumerate(dims):
+            pos[k][0] = min(max(pos[k][0], frame.x0), max(frame.x1 - w, frame.x0))
+            pos[k][1] = min(max(pos[k][1], frame.y0), max(frame.y1 - h, frame.y0))
+        if not moved:
+            break
+    return [Bbox.from_bounds(x, y, w, h) for (x, y), (w, h) in zip(pos, dims, strict=True)]
+
+
+def _room(start: float, length: float, sign: float, frame: Bbox, axis: int) -> float:
+    """How far a box from `start` of `length` can move in direction `sign` along `axis` inside `frame`."""
+    low, high = (float(frame.y0), float(frame.y1)) if axis else (float(frame.x0), float(frame.x1))
+    return max(high - (start + length), 0.0) if sign > 0 else max(start - low, 0.0)
+
+
 def _place_labels(
     fig: Figure, ax: Axes, xs: Sequence[float], ys: Sequence[float], areas: Sequence[float], labels: Sequence[str]
 ) -> list[Annotation]:
-    """Label every bubble, trying eight positions around it and keeping the one that overlaps least.
+    """Label every bubble (:func:`place_boxes`); a label set away from its bubble gets a thin leader line.
 
-    Overlap is measured in display pixels with the renderer's text extents, against labels already
-    placed, the other bubbles and the axes frame; ties go to the first position (right of the bubble).
+    Measured in display pixels with the renderer's text extents.
     """
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     to_px = fig.dpi / 72.0
-    centres = ax.transData.transform(list(zip(xs, ys, strict=True)))
+    centres = [(float(x), float(y)) for x, y in ax.transData.transform(list(zip(xs, ys, strict=True)))]
     radii = [max(math.sqrt(a) / 2, 2.0) * to_px for a in areas]
-    bubbles = [Bbox.from_extents(cx - r, cy - r, cx + r, cy + r) for (cx, cy), r in zip(centres, radii, strict=True)]
-    frame = ax.get_window_extent(renderer)
-    placed: list[Bbox] = []
-    out: list[Annotation] = []
+    notes = []
+    sizes = []
     for i, text in enumerate(labels):
-        gap = radii[i] / to_px + 3
         note = ax.annotate(
-            text,
+            printable(text),
             (xs[i], ys[i]),
             xytext=(0, 0),
             textcoords="offset points",
+            ha="left",
+            va="bottom",
             fontsize=9,
             color="#222222",
             zorder=5,
             annotation_clip=False,
         )
         note.set_gid("bubble-label")
-        best: tuple[float, int] | None = None
-        for k, ((dx, dy), ha, va) in enumerate(_PLACEMENTS):
-            note.set_position((dx * gap, dy * gap))
-            note.set_horizontalalignment(ha)
-            note.set_verticalalignment(va)
-            box = note.get_window_extent(renderer)
-            score = sum(_overlap(box, p) for p in placed)
-            score += 0.5 * sum(_overlap(box, b) for j, b in enumerate(bubbles) if j != i)
-            score += 4 * _outside(box, frame)
-            if best is None or score < best[0] - 1e-9:
-                best = (score, k)
-        assert best is not None
-        (dx, dy), ha, va = _PLACEMENTS[best[1]]
-        note.set_position((dx * gap, dy * gap))
-        note.set_horizontalalignment(ha)
-        note.set_verticalalignment(va)
-        placed.append(note.get_window_extent(renderer))
-        out.append(note)
-    return out
+        box = note.get_window_extent(renderer)
+        sizes.append((box.width, box.height))
+        notes.append(note)
+    boxes = place_boxes(centres, radii, sizes, ax.get_window_extent(renderer), gap=3 * to_px)
+    for note, box, (cx, cy), r in zip(notes, boxes, centres, radii, strict=True):
+        note.set_position(((box.x0 - cx) / to_px, (box.y0 - cy) / to_px))  # points: the same at any dpi
+        nearest_x = min(max(cx, box.x0), box.x1)
+        nearest_y = min(max(cy, box.y0), box.y1)
+        if math.hypot(nearest_x - cx, nearest_y - cy) > r + 8 * to_px:  # away from its bubble: a leader line
+            (x0, y0), (x1, y1) = ax.transData.inverted().transform([(cx, cy), (nearest_x, nearest_y)])
+            (leader,) = ax.plot([x0, x1], [y0, y1], color="#999999", linewidth=0.6, zorder=2.5)
+            leader.set_gid("label-leader")
+    return notes
 
 
-def _colours(points: Sequence[Sequence[float]]) -> list[str]:
-    """The palette in order; past its eighth colour, the colour whose nearest bubble is farthest away."""
-    out: list[str] = []
-    for i, (x, y) in enumerate(points):
-        if i < len(OKABE_ITO):
-            out.append(OKABE_ITO[i])
-            continue
+def family_of(row: report.CompareRow) -> str:
+    """The family a bubble is coloured by: the spec's `family`, or its label when it has none."""
+    family = row.analysis.meta.get("family")
+    return str(family) if family else row.label
 
-        def nearest(colour: str, x: float = x, y: float = y) -> float:
-            return min(math.hypot(x - qx, y - qy) for (qx, qy), c in zip(points, out, strict=False) if c == colour)
 
-        out.append(max(OKABE_ITO, key=nearest))  # ties: the first in palette order
-    return out
+def family_colours(families: Sequence[str]) -> dict[str, str]:
+    """One colour per distinct family, in order of first appearance: Okabe & Ito's eight, then Paul Tol's
+    muted nine, then two greys; SpecError past that (a chart with more families is unreadable anyway)."""
+    distinct = list(dict.fromkeys(families))
+    if len(distinct) > len(FAMILY_PALETTE):
+        raise SpecError(
+            f"{len(distinct)} families on one chart: at most {len(FAMILY_PALETTE)} have colours of their own",
+            Location("--plot"),
+        )
+    return dict(zip(distinct, FAMILY_PALETTE, strict=False))
+
+
+def family_name(family: str) -> str:
+    return FAMILY_NAMES.get(family, family)
 
 
 def _accuracy(row: report.CompareRow, y: str) -> Accuracy | None:
     return row.top1 if y == "top1" else row.top5 if y == "top5" else None
 
 
-def _protocols_note(rows: Sequence[report.CompareRow], y: str) -> list[str]:
+def _protocols_note(rows: Sequence[report.CompareRow], y: str, width: int = _NOTE_WIDTH) -> list[str]:
     """The caveat under an accuracy chart: one line per protocol, networks with the same one together.
 
     A protocol too long for its line loses its parenthetical asides, then is cut at a word with "…".
+    More than eight lines are set in two columns (:func:`_notes_below`).
     """
     groups: dict[str, list[str]] = {}
     for r in rows:
         acc = _accuracy(r, y)
         if acc is not None:
-            groups.setdefault(acc.protocol.strip().rstrip(".") or "not stated", []).append(r.label)
+            protocol = printable(acc.protocol).strip().rstrip(".") or "not stated"
+            groups.setdefault(protocol, []).append(printable(r.label))
     lines = [f"Accuracy = 100 − {_TOP[y]} error as reported, measured in different ways:"]
     for protocol, labels in groups.items():
         prefix = f"  {', '.join(labels)}: "
-        room = max(_NOTE_WIDTH - len(prefix), 40)
+        room = max(width - len(prefix), 40)
         text = protocol if len(protocol) <= room else re.sub(r"\s*\([^()]*\)", "", protocol)
         lines.append(prefix + textwrap.shorten(text, room, placeholder=" …"))
     return lines
@@ -361,7 +505,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
     mode = y
     if y in _TOP:
         shown = [r for r in rows if _accuracy(r, y) is not None]
-        missing = [r.label for r in rows if _accuracy(r, y) is None]
+        missing = [printable(r.label) for r in rows if _accuracy(r, y) is None]
         if not shown:
             mode, shown = "params", list(rows)
             notes.append(f"No network here has a reported {_TOP[y]} error, so parameters are plotted instead.")
@@ -370,9 +514,14 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
     analyses = [r.analysis for r in shown]
     xs = [float(r.analysis.totals.macs) for r in shown]
     params = [r.analysis.totals.params for r in shown]
+    split = 0
     if mode in _TOP:
         ys = [100.0 - acc.error for acc in (_accuracy(r, mode) for r in shown) if acc is not None]
-        notes[:0] = _protocols_note(shown, mode)
+        protocols = _protocols_note(shown, mode)
+        if len(protocols) - 1 > _TWO_COLUMNS:
+            protocols = _protocols_note(shown, mode, _NOTE_COLUMN)
+            split = len(protocols) - 1
+        notes[:0] = protocols
     elif mode == "params":
         ys = [float(p) for p in params]
     else:
@@ -391,7 +540,9 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
             ax.set_yscale("log")
         ax.set_xlim(*_limits(xs, x_log, 0.14))
         ax.set_ylim(*_limits(ys, y_log, 0.2))
-        colours = _colours(ax.transData.transform(list(zip(xs, ys, strict=True))).tolist())
+        families = [family_of(r) for r in shown]
+        palette = family_colours(families)
+        colours = [palette[f] for f in families]
         bubbles = ax.scatter(xs, ys, s=areas, c=colours, alpha=0.55, edgecolors=colours, linewidths=1.2, zorder=3)
         bubbles.set_gid("bubbles")
         centres = ax.scatter(xs, ys, s=6, c=colours, zorder=4)
@@ -430,7 +581,7 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
         ]
         if handles:
             biggest = max(h.get_markersize() for h in handles)  # points; the legend's font is 9 points
-            ax.legend(
+            sizes_legend = ax.legend(
                 handles=handles,
                 title="bubble area",
                 loc="upper left",
@@ -442,9 +593,42 @@ def compare_chart(rows: Sequence[report.CompareRow], path: Path, y: str = "top1"
                 borderpad=1.0,
                 handletextpad=0.6,
             )
+            sizes_legend.set_gid("size-legend")
+            ax.add_artist(sizes_legend)  # kept when the family legend becomes the axes' legend
+            sizes_legend.set_clip_on(False)  # add_artist clips to the axes: the saved bbox would leave it out
+        if len(palette) > 1:
+            family_handles = [
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="o",
+                    markersize=7,
+                    markerfacecolor=c,
+                    markeredgecolor=c,
+                    alpha=0.8,
+                    label=family_name(f),
+                )
+                for f, c in palette.items()
+            ]
+            family_legend = ax.legend(
+                handles=family_handles,
+                title="family",
+                loc="lower left",
+                bbox_to_anchor=(1.02, 0.0),
+                frameon=False,
+                fontsize=8,
+                title_fontsize=9,
+                ncols=2 if len(palette) > 10 else 1,
+                labelspacing=0.3,
+                handletextpad=0.2,
+                columnspacing=0.8,
+                borderaxespad=0.0,
+            )
+            family_legend.set_gid("family-legend")
         fig.tight_layout()
         _place_labels(fig, ax, xs, ys, areas, [r.label for r in shown])
-        _notes_below(fig, ax, notes)
+        _notes_below(fig, ax, notes, split)
         _save(fig, path)
     return fig
 
@@ -505,7 +689,7 @@ def chart_rows(analysis: Analysis, depth: int | None = None) -> tuple[list[repor
 
 
 def _row_label(row: report.Row) -> str:
-    return f"{row.name} ({row.kind})"
+    return printable(f"{row.name} ({row.kind})")
 
 
 def layers_chart(analysis: Analysis, path: Path, depth: int | None = None) -> Figure:
@@ -550,7 +734,7 @@ def layers_chart(analysis: Analysis, path: Path, depth: int | None = None) -> Fi
         axes[0].set_ylim(len(drawn) - 0.5, -0.5)
         level = "per layer" if depth is None and not any(r.layers > 1 for r in drawn) else "per group"
         fig.suptitle(
-            f"{analysis.title}: params, MACs and activation memory {level}\n"
+            f"{printable(report.label(analysis))}: params, MACs and activation memory {level}\n"
             f"input {units.shape(analysis.input)} · batch {analysis.batch} · {analysis.dtype} "
             "(memory: each output at this batch and dtype)",
             x=0.01,

@@ -16,6 +16,7 @@ _PREFIXES: Final = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 DTYPE_BYTES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 _BLOCK: Final = 4000
 """Digits per block when an integer is too long for ``str()`` (below its 4,300-digit limit)."""
+_BLOCK_LIMIT: Final = 10**_BLOCK
 _SCIENTIFIC: Final = 10**15
 """From 1000T up, :func:`human` writes ``1.23e15``: no decimal prefix is larger than T."""
 
@@ -28,16 +29,15 @@ def digits(n: int) -> str:
         pass
     sign, rest = ("-", -n) if n < 0 else ("", n)
     blocks: list[str] = []
-    base = 10**_BLOCK
-    while rest >= base:
-        rest, block = divmod(rest, base)
+    while rest >= _BLOCK_LIMIT:
+        rest, block = divmod(rest, _BLOCK_LIMIT)
         blocks.append(str(block).zfill(_BLOCK))
     return sign + str(rest) + "".join(reversed(blocks))
 
 
 def exact(n: int) -> str:
     """An integer with thousands separators: ``34,944`` (every digit, at any size)."""
-    if -(10**4000) < n < 10**4000:
+    if -_BLOCK_LIMIT < n < _BLOCK_LIMIT:
         return f"{n:,}"
     text = digits(n)
     sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
@@ -95,9 +95,10 @@ def shape(dims: Sequence[int]) -> str:
     return "×".join(map(digits, dims))
 
 
-def receptive_field(rf: Sequence[int]) -> str:
+def receptive_field(rf: Sequence[int | str]) -> str:
     """A receptive field: ``211`` when square, ``211×195`` (height × width) otherwise."""
-    return digits(rf[0]) if rf[0] == rf[1] else f"{digits(rf[0])}×{digits(rf[1])}"
+    height, width = (digits(v) if isinstance(v, int) else v for v in rf)
+    return height if height == width else f"{height}×{width}"
 
 
 def general(value: float) -> str:

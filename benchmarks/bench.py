@@ -17,7 +17,10 @@ Sections (docs/performance.md has the figures and how to read them):
 3. in-process time to load and analyse each bundled spec;
 4. scaling: synthetic chains, residual stacks and dense concatenation chains of 1k, 10k and 100k
    layers (benchmarks/synthetic.py), load + analyse and the memory model, per layer;
-5. import: ``archcost import torchvision:resnet50`` (the whole process: torch, torchvision, trace,
+5. output: the table of a 20,000-layer spec against its JSON (whole process, rounds that time both
+   in the same minutes: the median round's ratio and the spread), the writers alone in-process,
+   200,000 layers to JSON, and ``scale --phi`` with 2,000 values.
+6. import: ``archcost import torchvision:resnet50`` (the whole process: torch, torchvision, trace,
    map, check, write) against the fvcore route for the same model (a process that imports torch,
    torchvision and fvcore, builds resnet50 and runs ``FlopCountAnalysis`` and ``parameter_count``), in
    interleaved rounds; and the largest torchvision model, ``regnet_y_128gf``, imported once.
@@ -119,6 +122,10 @@ TARGETS = {
     "resnet152": ("show resnet152 vs torch route", "≥ 10×"),
     "efficientnet_b7": ("show efficientnet_b7 (600×600) vs torch route", "≥ 50×"),
     "100k": ("a 100k-layer spec analysed", "< 5 s"),
+    "table20k": ("show's table of a 20k-layer spec vs its JSON (whole process)", "≤ 3×"),
+    "writers20k": ("the table vs the JSON writer alone, 20k layers (in-process)", "≤ 3×"),
+    "json200k": ("show --format json of a 200k-layer spec (whole process)", "< 5 s"),
+    "scale2000": ("scale --phi with 2,000 values (whole process)", "< 5 s"),
     "import_resnet50": ("archcost import torchvision:resnet50 vs the fvcore route", "≥ 1×"),
     "import_largest": ("archcost import torchvision:regnet_y_128gf", "< 60 s"),
 }
@@ -413,6 +420,107 @@ def scaling(sizes: Sequence[int], results: dict[str, Any]) -> str:
     return "## Scaling (in-process)\n\n" + table(headers, rows) + "\n\n" + note
 
 
+WRITERS = r"""
+import gc, io, json, sys, time
+from rich.console import Console
+from archcost import engine, memory, report, spec
+analysis = engine.analyze(spec.load(sys.argv[1]), limits=engine.Limits(max_layers=10**6))
+mem = memory.memory(analysis)
+gc.collect()
+start = time.perf_counter()
+report.render_text(analysis, "json", None, mem, None)
+middle = time.perf_counter()
+Console(file=io.StringIO(), width=160).print(report.table(analysis))
+end = time.perf_counter()
+print(json.dumps({"json": middle - start, "table": end - middle}))
+"""
+"""The writers alone, on one analysis: show's JSON text, then its terminal table drawn at 160 columns."""
+
+
+def output(env: dict[str, str], rounds: int, quick: bool, results: dict[str, Any]) -> str:
+    """Rounds of (the table, the JSON, the writers in-process, 200k to JSON, scale with 2,000 φ), each round
+    timing every command once in the same minutes; medians and the spread (smallest–largest) over rounds."""
+    small, big = (2_000, 20_000) if quick else (20_000, 200_000)
+    phis = ",".join(str(i % 21) for i in range(2_000))
+    with tempfile.TemporaryDirectory(prefix="archcost-output-") as folder:
+        paths = {}
+        for size in (small, big):
+            paths[size] = Path(folder) / f"residual_{size}.yaml"
+            paths[size].write_text(synthetic.residual(size), encoding="utf-8")
+        commands = {
+            "table": [*ARCHCOST, "show", str(paths[small])],
+            "json": [*ARCHCOST, "show", str(paths[small]), "--format", "json"],
+            "json_big": [*ARCHCOST, "show", str(paths[big]), "--format", "json"],
+            "scale": [*ARCHCOST, "scale", "efficientnet_b0", "--phi", phis],
+        }
+        for command in commands.values():
+            run_once(command, env)  # warm-up
+        measured: list[dict[str, float]] = []
+        for _ in range(rounds):
+            round_ = {key: run_once(command, env)[0] for key, command in commands.items()}
+            writers = json.loads(run_once([sys.executable, "-c", WRITERS, str(paths[small])], env)[1])
+            round_["writer_json"], round_["writer_table"] = writers["json"], writers["table"]
+            measured.append(round_)
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    def spread(values: list[float], fmt: Callable[[float], str]) -> str:
+        return f"{fmt(min(values))}–{fmt(max(values))}"
+
+    table_ratios = [r["table"] / r["json"] for r in measured]
+    writer_ratios = [r["writer_table"] / r["writer_json"] for r in measured]
+    results["table20k"] = {"ratio": median(table_ratios), "ratios": table_ratios, "rounds": measured}
+    results["writers20k"] = {"ratio": median(writer_ratios), "ratios": writer_ratios}
+    results["json200k"] = median([r["json_big"] for r in measured])
+    results["scale2000"] = median([r["scale"] for r in measured])
+
+    def ratio(x: float) -> str:
+        return f"{x:.2f}×"
+
+    rows = [
+        [
+            f"`show` a {small:,}-layer residual stack (table, 160 columns)",
+            seconds(median([r["table"] for r in measured])),
+            spread([r["table"] for r in measured], seconds),
+        ],
+        [
+            "`show --format json`, the same spec",
+            seconds(median([r["json"] for r in measured])),
+            spread([r["json"] for r in measured], seconds),
+        ],
+        ["**table / JSON (whole process)**", f"**{ratio(median(table_ratios))}**", spread(table_ratios, ratio)],
+        [
+            "the JSON writer alone (in-process)",
+            seconds(median([r["writer_json"] for r in measured])),
+            spread([r["writer_json"] for r in measured], seconds),
+        ],
+        [
+            "the table drawn alone (in-process)",
+            seconds(median([r["writer_table"] for r in measured])),
+            spread([r["writer_table"] for r in measured], seconds),
+        ],
+        ["**table / JSON (writers alone)**", f"**{ratio(median(writer_ratios))}**", spread(writer_ratios, ratio)],
+        [
+            f"`show --format json`, a {big:,}-layer residual stack",
+            f"**{seconds(results['json200k'])}**",
+            spread([r["json_big"] for r in measured], seconds),
+        ],
+        [
+            "`scale efficientnet_b0 --phi` with 2,000 values (21 distinct)",
+            f"**{seconds(results['scale2000'])}**",
+            spread([r["scale"] for r in measured], seconds),
+        ],
+    ]
+    note = (
+        f"{rounds} round(s); each round runs every command once, so a table and its JSON are timed in the same "
+        "minutes of a shared machine; the median round is shown with the spread over rounds. The table is "
+        "what `archcost show` prints to a pipe (160 columns). The writers alone: one process analyses the "
+        "spec, then times `report.render_text(..., 'json')` and the table drawn by rich's Console into memory."
+    )
+    return "## Output (whole process and writers)\n\n" + table(["what", "median", "spread"], rows) + "\n\n" + note
+
+
 def importing(env: dict[str, str], rounds: int, results: dict[str, Any], largest: bool = True) -> str:
     """Rounds of (``archcost import torchvision:resnet50`` once, the fvcore route once), the minimum of each;
     then the largest torchvision model imported once."""
@@ -457,6 +565,9 @@ def summary(results: dict[str, Any]) -> str:
         elif key == "import_resnet50":
             measured = f"{value['ratio']:.1f}× ({seconds(value['archcost'])} vs {seconds(value['torch'])})"
             met = value["ratio"] >= float(target.strip("≥ ×"))
+        elif isinstance(value, dict) and target.startswith("≤"):
+            measured = f"{value['ratio']:.2f}× (rounds: {', '.join(f'{r:.2f}×' for r in value['ratios'])})"
+            met = value["ratio"] <= float(target.strip("≤ ×"))
         elif isinstance(value, dict):
             measured = (
                 f"{value['ratio']:.1f}× ({seconds(value['archcost'])} vs {seconds(value['torch'])}; "
@@ -481,8 +592,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
     parser.add_argument(
         "--only",
-        default="startup,torch,specs,scaling,import",
-        help="comma-separated sections to run (default: all): startup, torch, specs, scaling, import",
+        default="startup,torch,specs,scaling,output,import",
+        help="comma-separated sections to run (default: all): startup, torch, specs, scaling, output, import",
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -499,6 +610,8 @@ def main(argv: list[str]) -> int:
             print(startup(env, repeats, results), end="\n\n", flush=True)
         if "torch" in only and (not args.quick or args.torch):
             print(versus_torch(env, repeats, args.rounds or (1 if args.quick else 5), results), end="\n\n", flush=True)
+        if "output" in only:
+            print(output(env, args.rounds or (1 if args.quick else 5), args.quick, results), end="\n\n", flush=True)
         if "import" in only and (not args.quick or args.torch):
             rounds = args.rounds or (1 if args.quick else 5)
             print(importing(env, rounds, results, largest=not args.quick), end="\n\n", flush=True)

@@ -108,6 +108,14 @@ def saved_table() -> str:
     return "\n".join(rows)
 
 
+def backward_table() -> str:
+    """The conventions table of each kind's backward MACs in a training step (`Kind.backward_rule`)."""
+    rows = ["| kind | backward MACs (`Kind.backward_rule`) |", "|---|---|"]
+    for kinds, text in _grouped(lambda k: k.backward_rule):
+        rows.append(f"| {', '.join(f'`{k.name}`' for k in kinds)} | {text} |")
+    return "\n".join(rows)
+
+
 def notes_list() -> str:
     """The conventions doc's notes on each kind (`Kind.note`), one bullet per distinct note."""
     return "\n".join(f"* {text}" for _, text in _grouped(lambda k: k.note))
@@ -153,7 +161,13 @@ def fvcore_table() -> str:
 
 GENERATED: dict[Path, dict[str, Callable[[], str]]] = {
     SPEC_DOC: {"kinds": kinds_table, "types": types_table, "limits": limits_table, "reported": reported_table},
-    CONV_DOC: {"costs": costs_table, "notes": notes_list, "saved": saved_table, "fvcore": fvcore_table},
+    CONV_DOC: {
+        "costs": costs_table,
+        "notes": notes_list,
+        "saved": saved_table,
+        "fvcore": fvcore_table,
+        "backward": backward_table,
+    },
 }
 
 

@@ -202,3 +202,29 @@ def test_the_torch_build_reads_arbitrary_earlier_outputs(analyze_yaml: AnalyzeYa
     result = torchcheck.verify(analyze_yaml(CELLS.replace("[8, 16, 16]", "[16, 16, 16]")))
     assert result.ok, result.failure
     assert result.totals is not None and result.totals.macs.measured == result.totals.macs.analytic
+
+
+def test_from_inside_parallel_branches_and_residuals(analyze_yaml: AnalyzeYaml) -> None:
+    a = analyze_yaml(
+        HEAD
+        + """\
+layers:
+  - conv: {name: stem, out: 8, kernel: 1}
+  - relu: {name: act}
+  - parallel:
+      name: mix
+      merge: concat
+      branches:
+        - conv: {name: p, out: 4, kernel: 1}              # the parallel's input: act
+        - conv: {name: q, out: 4, kernel: 1, from: stem}  # an item before the parallel
+  - residual:
+      name: res
+      layers: [conv: {name: c, out: 8, kernel: 1}]
+      post: [add: {name: again, from: [-1, stem]}]        # after the residual's add
+"""
+    )
+    names = by_name(a)
+    assert names["mix.p"].inputs == ("act",)
+    assert names["mix.q"].inputs == ("stem",)
+    assert names["res.add"].inputs == ("res.c", "mix.concat")
+    assert names["res.again"].inputs == ("res.add", "stem")

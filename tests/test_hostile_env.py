@@ -279,14 +279,17 @@ def test_a_stream_that_cannot_encode_gets_ascii_fallbacks(
         assert "3x3" in text or "x" in text  # `×` printed as `x`
 
 
-def test_json_stays_valid_with_a_lone_surrogate_on_an_ascii_stream(tmp_path: Path) -> None:
-    import json
-
+def test_a_lone_surrogate_in_a_title_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A lone surrogate (an escape in a double-quoted YAML string) is not a character: no output could
+    print it, so the loader refuses it at its line, one line and exit 2, whatever the stream."""
     (tmp_path / "s.yaml").write_text(SPEC.replace("name: net", 'name: net\ntitle: "bad \\ud800 title"'))
-    done = run(["show", "s.yaml", "--format", "json"], tmp_path, {"PYTHONIOENCODING": "utf-8"})
-    no_traceback(done.stderr)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["title"] == "bad \ud800 title"  # written as the escape \ud800
+    for encoding in ("utf-8", "ascii"):
+        done = run(["show", "s.yaml", "--format", "json"], tmp_path, {"PYTHONIOENCODING": encoding})
+        no_traceback(done.stderr)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == b""
+        assert done.stderr.startswith(b"error: s.yaml:3:") and b"lone surrogate" in done.stderr
+        assert done.stderr.count(b"\n") == 1
 
 
 def _on_a_terminal(args: list[str], columns: str, cwd: Path) -> tuple[int, bytes, bytes]:

@@ -26,10 +26,12 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 
-from archcost import engine, plot, report, spec, units
+from archcost import check, engine, plot, report, spec, units
 from archcost.check import Accuracy
 from archcost.cli import app
 from archcost.errors import SpecError
@@ -74,6 +76,12 @@ def bubbles(fig: Figure) -> PathCollection:
 
 def labels(fig: Figure) -> list[Annotation]:
     return [t for t in fig.axes[0].texts if isinstance(t, Annotation) and t.get_gid() == "bubble-label"]
+
+
+def legend(fig: Figure, gid: str) -> Legend:
+    found = [c for c in fig.axes[0].get_children() if isinstance(c, Legend) and c.get_gid() == gid]
+    assert len(found) == 1, gid
+    return found[0]
 
 
 def all_text(fig: Figure) -> str:
@@ -336,13 +344,12 @@ def test_size_legend_values() -> None:
 def test_size_legend_bubbles_to_scale(tmp_path: Path) -> None:
     rows = accuracy_rows()
     fig = plot.compare_chart(rows, tmp_path / "c.png")
-    legend = fig.axes[0].get_legend()
-    assert legend is not None
+    sizes = legend(fig, "size-legend")
     values = plot.size_legend_values([r.analysis.totals.params for r in rows])
-    assert [t.get_text() for t in legend.get_texts()] == [f"{units.human(v)} params" for v in values]
+    assert [t.get_text() for t in sizes.get_texts()] == [f"{units.human(v)} params" for v in values]
     # a legend marker's area (markersize², points²) relates to a bubble's as their params do
     bubble = bubbles(fig).get_sizes()[0]
-    for handle, value in zip(legend.legend_handles, values, strict=True):
+    for handle, value in zip(sizes.legend_handles, values, strict=True):
         size = handle.get_markersize()  # type: ignore[union-attr]
         assert size**2 / bubble == pytest.approx(value / rows[0].analysis.totals.params, rel=1e-9)
 
@@ -363,13 +370,114 @@ def test_colour_blind_safe_palette(tmp_path: Path) -> None:
     assert colours == ["#0072B2", "#D55E00", "#009E73", "#E69F00"]  # Okabe & Ito: blue, vermillion, green, orange
 
 
-def test_colours_past_the_palette_avoid_neighbours() -> None:
-    # eight bubbles 100 px apart take the palette in order; a ninth beside the first takes the colour
-    # of the farthest one (the eighth), not the first colour again
-    points = [(100.0 * i, 0.0) for i in range(8)] + [(10.0, 0.0)]
-    colours = plot._colours(points)
-    assert colours[:8] == list(plot.OKABE_ITO)
-    assert colours[8] == plot.OKABE_ITO[7]
+def test_family_colours_never_repeat() -> None:
+    families = [f"f{i}" for i in range(len(plot.FAMILY_PALETTE))]
+    colours = plot.family_colours([*families, "f0", "f3"])
+    assert list(colours) == families  # in order of first appearance, each once
+    assert len(set(colours.values())) == len(families) == 19
+    assert list(colours.values())[:8] == list(plot.OKABE_ITO)
+    with pytest.raises(SpecError, match="20 families on one chart"):
+        plot.family_colours([*families, "one too many"])
+
+
+TWENTY_TWO = [
+    "alexnet",
+    "zfnet",
+    "vgg16",
+    "vgg19",
+    "googlenet",
+    "inception_v3",
+    "inception_v4",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "densenet121",
+    "densenet201",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+    "squeezenet1_0",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "shufflenet_v1",
+    "shufflenet_v2_x1_0",
+    "efficientnet_b0",
+]
+
+
+def _bundled_row(name: str) -> report.CompareRow:
+    s = spec.load(name)
+    found, analysis = check.accuracy(s), engine.analyze(s)
+    return report.CompareRow(analysis.title, analysis, found.get("top1_error"), found.get("top5_error"))
+
+
+def test_twenty_two_networks_stay_readable(tmp_path: Path) -> None:
+    """The lecture's 22 ImageNet networks: a colour per family (the same within one), every label inside
+    the frame, apart from the other labels and off every bubble's centre; the legends list families once."""
+    rows = [_bundled_row(n) for n in TWENTY_TWO]
+    fig = plot.compare_chart(rows, tmp_path / "c.png")
+    faces = [to_hex(c, keep_alpha=False) for c in bubbles(fig).get_facecolors()]
+    families = [plot.family_of(r) for r in rows]
+    for i in range(len(rows)):
+        for j in range(i):
+            assert (faces[i] == faces[j]) == (families[i] == families[j]), (TWENTY_TWO[i], TWENTY_TWO[j])
+    names = [t.get_text() for t in legend(fig, "family-legend").get_texts()]
+    assert names == [plot.family_name(f) for f in dict.fromkeys(families)]
+    assert "ResNet" in names and "MobileNet" in names and len(names) == 10
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in labels(fig)]
+    frame = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(bubbles(fig).get_offsets())
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1, TWENTY_TWO[i]
+        for j in range(i):
+            assert not a.overlaps(boxes[j]), (TWENTY_TWO[i], TWENTY_TWO[j])
+        for x, y in centres:
+            assert not (a.x0 <= x <= a.x1 and a.y0 <= y <= a.y1), TWENTY_TWO[i]
+    # the notes under the chart take two columns, not a line per network
+    assert len([t for t in fig.texts if t.get_text()]) == 2
+
+
+@pytest.mark.parametrize("names", [("alexnet", "googlenet", "vgg16", "resnet50", "resnet152"), TWENTY_TWO[:8]])
+def test_nothing_is_cut_at_the_edges(tmp_path: Path, names: Sequence[str]) -> None:
+    """Both legends are inside the saved area: the file's 0.15 in (22 px) margin stays blank all round."""
+    from matplotlib.image import imread
+
+    plot.compare_chart([_bundled_row(n) for n in names], tmp_path / "c.png")
+    pixels = imread(tmp_path / "c.png")[..., :3]
+    for edge in (pixels[:, -10:], pixels[:, :10], pixels[:10], pixels[-10:]):
+        assert edge.min() > 0.99
+
+
+def test_place_boxes_is_deterministic_and_separates_labels() -> None:
+    """Five labels on one spot: the greedy pass and the repulsion leave no two overlapping, every time."""
+    frame = Bbox.from_extents(0, 0, 600, 400)
+    anchors = [(300.0, 200.0)] * 5
+    sizes = [(80.0, 12.0)] * 5
+    first = plot.place_boxes(anchors, [5.0] * 5, sizes, frame)
+    again = plot.place_boxes(anchors, [5.0] * 5, sizes, frame)
+    assert [b.bounds for b in first] == [b.bounds for b in again]
+    for i, a in enumerate(first):
+        assert (a.width, a.height) == sizes[i]
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        for j in range(i):
+            assert not a.overlaps(first[j])
+
+
+def test_nas_story_chart(tmp_path: Path) -> None:
+    """The mobile networks of the NAS story (those bundled): one colour per family, a label each."""
+    names = [
+        n
+        for n in ("nasnet_a_mobile", "mobilenet_v1", "shufflenet_v1", "mnasnet1_0", "efficientnet_b0")
+        if n in spec.bundled_names()
+    ]
+    rows = [_bundled_row(n) for n in names]
+    fig = plot.compare_chart(rows, tmp_path / "nas.png")
+    assert [t.get_text() for t in labels(fig)] == [r.label for r in rows]
+    faces = {to_hex(c, keep_alpha=False) for c in bubbles(fig).get_facecolors()}
+    assert len(faces) == len({plot.family_of(r) for r in rows})
 
 
 def test_no_rows_is_an_error(tmp_path: Path) -> None:

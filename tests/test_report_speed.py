@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +105,46 @@ def test_csv_and_markdown_without_depth_are_the_rows() -> None:
         assert [[c.text(layer, style) for c in columns] for layer in a.layers] == [
             [c.text(row, style) for c in columns] for row in report.rows(a)
         ]
+
+
+def _drawn(renderable: object, width: int = 250) -> str:
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=width).print(renderable)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: report.table(_analysis("lenet5")),
+        lambda: report.table(_analysis("resnet50"), 1, exact=True, mem=memory.memory(_analysis("resnet50"))),
+        lambda: report.table(_analysis("densenet121"), 2),
+        lambda: report.compare_table(
+            [
+                report.CompareRow("two\nlines [b] 日本", _analysis("lenet5")),
+                report.CompareRow("AlexNet", _analysis("alexnet")),
+            ]
+        ),
+    ],
+    ids=["lenet5", "resnet50-depth1-exact-train", "densenet121-depth2", "compare-multiline-wide-chars"],
+)
+def test_the_table_drawn_in_one_pass_is_richs(make: Any) -> None:
+    """The one-pass drawing (used when the columns fit) prints what rich's Table prints for the same cells."""
+    table = make()
+    assert table.widths() and sum(table.widths()) + 3 * len(table.widths()) + 1 <= 250  # the fast path
+    assert _drawn(table) == _drawn(table.rich_table())
+
+
+def test_a_big_table_is_drawn_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 layers at 160 columns (what `show` prints to a pipe): never through rich's Table, which
+    measured and wrapped every cell (38 s for 20,000 layers); every layer is a line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import synthetic
+
+    analysis = engine.analyze(spec.load_text(synthetic.residual(5_000), "residual.yaml"))
+    table = report.table(analysis)
+    monkeypatch.setattr(type(table), "rich_table", lambda self: pytest.fail("drawn by rich's Table"))
+    drawn = _drawn(table, width=160)
+    assert len(drawn.splitlines()) == 5_000 + 7  # title, top, header, rule, rows, footer rule, total, bottom

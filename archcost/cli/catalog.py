@@ -140,7 +140,7 @@ def check(
             out.print(report.check_table(loaded.title, rows))
     failed = [r for r in all_rows if r.failed]
     if format_ == "json":
-        echo(json.dumps(report.check_dicts(all_rows), indent=2))
+        write(report.check_json(all_rows))
     elif format_ == "markdown":
         write(report.check_markdown(all_rows))
     elif out is not None:

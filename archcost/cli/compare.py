@@ -1,7 +1,6 @@
 """`archcost compare` (networks side by side, sweeps, the bubble chart) and `archcost scale` (compound scaling)."""
 
 import itertools
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -80,9 +79,7 @@ def compare(
             options.check_sets(loaded, settings)
             analysis = engine.analyze(loaded, overrides=settings, input_override=shape, batch=batch, dtype=dtype)
             acc = paper_check.accuracy(loaded, settings) if shape is None else {}
-            label = (
-                f"{analysis.title} ({', '.join(f'{k}={v}' for k, v in varied.items())})" if varied else analysis.title
-            )
+            label = report.label(analysis)  # the title naming its variant and the settings given
             rows.append(report.CompareRow(label, analysis, acc.get("top1_error"), acc.get("top5_error")))
     if format_ == "table":
         out = console()
@@ -128,8 +125,12 @@ def scale(
     if not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 20 for p in phis):
         raise SpecError(f"--phi {phi!r}: expected whole numbers from 0 to 20", Location("--phi"))
     steps = engine.compound_scaling(loaded, phis, alpha, beta, gamma)
-    rows = [report.ScaleRow(step, engine.analyze(loaded, overrides=step.settings)) for step in steps]
+    analyses: dict[int, engine.Analysis] = {}  # a φ given many times is analysed once
+    for step in steps:
+        if step.phi not in analyses:
+            analyses[step.phi] = engine.analyze(loaded, overrides=step.settings)
+    rows = [report.ScaleRow(step, analyses[step.phi]) for step in steps]
     if format_ == "table":
         console().print(report.scale_table(rows, alpha, beta, gamma))
     else:
-        echo(json.dumps(report.scale_dicts(rows, alpha, beta, gamma), indent=2))
+        write(report.scale_text(rows, format_, alpha, beta, gamma))

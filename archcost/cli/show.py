@@ -114,7 +114,14 @@ def show(
     format_: FormatOption = "table",
     explain: Annotated[bool, typer.Option("--explain", help="print each layer's arithmetic, lecture style")] = False,
     exact: Annotated[bool, typer.Option("--exact", help="exact integers instead of 35K, 120M, 3.86G")] = False,
-    train: Annotated[bool, typer.Option("--train", help="add training memory: gradients, optimizer state")] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="add the training step: its MACs (forward + gradients, expected under stochastic depth) and "
+            "memory (gradients, optimizer state, saved activations)",
+        ),
+    ] = False,
     optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="optimizer state for training memory")] = "adam",
     memory: Annotated[
         str | None,
@@ -141,7 +148,7 @@ def show(
 ) -> None:
     """Per-layer output shape, params, MACs, FLOPs, activations and receptive field, with totals."""
     from archcost import memory as memory_model
-    from archcost import report
+    from archcost import report, training
 
     if plot is not None and spec_ref is None and plot and not is_chart(plot):
         spec_ref, plot = plot, ""  # `show --plot vgg16`: the option's value was the spec
@@ -160,16 +167,17 @@ def show(
     analysis = analyze_ref(spec_ref, set_, input_, batch, dtype, max_layers, loaded=loaded)
     mem = memory_model.memory(analysis, optimizer)
     fits = memory_model.fit(analysis, budget, optimizer) if budget is not None else None
+    steps = training.training(analysis) if train else None
     if chart is not None and path is not None:
         chart.layers_chart(analysis, path, depth=depth)
         echo(f"wrote {path}", err=True)
     if explain:
-        for line in report.explain(analysis):
+        for line in report.explain(analysis, steps):
             echo(line)
     elif format_ == "table":
         out = console()
-        out.print(report.table(analysis, depth, exact=exact, mem=mem if train else None))
-        for line in report.summary(analysis, mem, train=train, fit=fits):
+        out.print(report.table(analysis, depth, exact=exact, mem=mem if train else None, train=steps))
+        for line in report.summary(analysis, mem, train=train, fit=fits, steps=steps):
             out.print(line, highlight=False, soft_wrap=True)
     else:
-        write(report.render_text(analysis, format_, depth, mem, fits))
+        write(report.render_text(analysis, format_, depth, mem, fits, steps))

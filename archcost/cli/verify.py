@@ -17,6 +17,7 @@ from archcost.errors import Location, SpecError
     epilog=examples(
         "archcost verify resnet50",
         "archcost verify --all --memory --batch 2",
+        "archcost verify resnet18 --train",
         "archcost verify resnet50 --set v15=true --against torchvision:resnet50",
         "archcost verify my_net.yaml --against my_model.py:Net --input 3x64x64",
     ),
@@ -53,6 +54,15 @@ def verify(
             "bytes autograd saves for backward with the analytic figure (within 1%); on CUDA also the peaks",
         ),
     ] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="also count one training step (forward + backward) with torch's FlopCounterMode and compare it "
+            "with twice the training-step MACs, for the whole build and layer by layer; layers FlopCounterMode "
+            "miscounts (grouped convolutions) are named and skipped",
+        ),
+    ] = False,
 ) -> None:
     """Build each spec in torch, profile it with fvcore and compare every layer's shape, params, MACs,
     fvcore flops and activations with the analytic figures (with --memory, the saved-for-backward
@@ -69,6 +79,10 @@ def verify(
     if against is not None:
         if len(refs) != 1:
             raise SpecError("compares one spec with one module: give one spec", Location("--against"))
+        if memory or train:
+            raise SpecError(
+                "--memory and --train check the spec's own build: not with --against", Location("--against")
+            )
         _against(refs[0], against, set_, input_, format_, all_rows)
         return
     out, progress = console(), Console(stderr=True, highlight=False)
@@ -77,6 +91,7 @@ def verify(
     analyses = [analyze_ref(ref, set_, input_, batch=batch) for ref in refs]  # every spec loads before the slow part
     results = []
     memory_checks: list[torchcheck.MemoryCheck] = []
+    train_checks: list[torchcheck.TrainCheck | None] = []
     table = format_ == "table"
     for i, analysis in enumerate(analyses, 1):
         if len(analyses) > 1:
@@ -94,15 +109,20 @@ def verify(
             memory_checks.append(check)
             if table:
                 out.print(verify_report.memory_verdict(check), highlight=False, soft_wrap=True)
+        step_check = torchcheck.verify_train(analysis, device=device, batch=batch) if train else None
+        train_checks.append(step_check)
+        if table and step_check is not None:
+            out.print(verify_report.train_verdict(step_check), highlight=False, soft_wrap=True)
     checks: list[torchcheck.MemoryCheck | None] = list(memory_checks) if memory else [None] * len(results)
     failed = [
         r.name
-        for r, m in zip(results, checks, strict=True)
-        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False))
+        for r, m, t in zip(results, checks, train_checks, strict=True)
+        if not r.ok or (m is not None and (not m.ok or m.peak_ok is False)) or (t is not None and not t.ok)
     ]
     if not table:
         dicts = [
-            {**r.as_dict(), **({"memory": m.as_dict()} if m else {})} for r, m in zip(results, checks, strict=True)
+            {**r.as_dict(), **({"memory": m.as_dict()} if m else {}), **({"train": t.as_dict()} if t else {})}
+            for r, m, t in zip(results, checks, train_checks, strict=True)
         ]
         echo(json.dumps({"ok": not failed, "results": dicts}, indent=2))
     elif len(results) > 1:

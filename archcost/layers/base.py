@@ -212,6 +212,56 @@ ViewRule = Callable[[Mapping[str, Any], bool], bool]
 and whether the network is training."""
 
 
+@dataclass(frozen=True, slots=True)
+class Backward:
+    """The MACs of one layer's backward pass, per sample: the gradient with respect to its weights and
+    the gradients with respect to those of its inputs that need one (see :data:`BackwardRule`)."""
+
+    weights: int = 0
+    inputs: int = 0
+
+
+BackwardRule = Callable[[tuple[Shape, ...], Shape, Args, int, tuple[bool, ...]], Backward]
+"""A kind's backward MACs from its input shapes, output shape, arguments, forward MACs and, per input,
+whether a gradient flows into it (False for the image and whatever is computed from it without
+parameters). Element-wise work is not MACs: a kind without multiply-accumulates has none backward."""
+
+
+def no_backward_macs(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]) -> Backward:
+    """:data:`BackwardRule` of a kind without multiply-accumulates (its backward is element-wise)."""
+    return Backward()
+
+
+def weights_and_input(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]) -> Backward:
+    """:data:`BackwardRule` of a weighted layer (conv, linear): the weight gradient costs the forward MACs
+    again (each weight accumulates one product per use), and so does the input gradient (each input
+    element receives one product per use), unless no gradient flows into the input."""
+    return Backward(weights=macs, inputs=macs if needs[0] else 0)
+
+
+WEIGHTS_AND_INPUT: Final = (
+    "weights: the forward MACs again; input: the forward MACs again, unless no gradient flows into it (the image)"
+)
+""":func:`weights_and_input` in words (:attr:`Kind.backward_rule`)."""
+
+
+def ungrouped(args: Mapping[str, Any]) -> bool:
+    """:attr:`Kind.flop_counter_backward` of a convolution: FlopCounterMode (torch 2.13) counts a grouped
+    one's weight gradient `groups` times over, an ungrouped one right."""
+    return bool(args["groups"] == 1)
+
+
+def activation_matmul(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]) -> Backward:
+    """:data:`BackwardRule` of a product of two activations (attention's Q·Kᵀ and A·V): no weights; each
+    operand that needs a gradient costs the forward MACs again (dA = dC·Bᵀ, dB = Aᵀ·dC)."""
+    return Backward(inputs=macs * sum(needs[:2]))
+
+
+def counted(args: Mapping[str, Any]) -> bool:
+    """:attr:`Kind.flop_counter_backward` of a kind whose backward FlopCounterMode counts as we do."""
+    return True
+
+
 def never(args: Mapping[str, Any], training: bool) -> bool:
     """:data:`ViewRule` of a kind that always makes a new tensor (or writes in place, :attr:`Kind.inplace`)."""
     return False
@@ -296,6 +346,14 @@ class Kind:
     fvcore_activations: bool | FvcoreCount = False
     """fvcore's ``ActivationCountAnalysis`` counts this kind's output (conv, linear, matmul): True, or a
     rule giving its count for a kind built from several counted operators (attention's four)."""
+    backward: BackwardRule = no_backward_macs
+    """The MACs of its backward pass (training step), from the forward MACs: see :data:`BackwardRule`."""
+    backward_rule: str = "0: element-wise work, no multiply-accumulates"
+    """:attr:`backward` in words (the conventions doc's training-step table)."""
+    flop_counter_backward: Callable[[Mapping[str, Any]], bool] = counted
+    """Whether torch's FlopCounterMode counts a layer's backward as twice :attr:`backward`, from its
+    arguments (``verify --train`` compares the two only where it does: torch 2.13 over-counts the
+    backward of grouped convolutions, and hand arithmetic is the reference there)."""
     torch: TorchBuilder | None = None
     examples: tuple[Example, ...] = ()
 

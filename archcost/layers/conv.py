@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
+from archcost.layers.base import (
+    WEIGHTS_AND_INPUT,
+    Arg,
+    Args,
+    ArgType,
+    Cost,
+    Example,
+    Kind,
+    Saved,
+    Shape,
+    ShapeError,
+    prod,
+    ungrouped,
+    weights_and_input,
+)
 from archcost.layers.window import dilated, feature_map, hwc, out_size, pad_totals, spatial_text
 from archcost.units import exact
 
@@ -129,6 +143,9 @@ CONV = Kind(
         "'same' and 'valid' are built as explicit padding, since fvcore does not count aten::_convolution_mode)"
     ),
     fvcore_activations=True,
+    backward=weights_and_input,
+    backward_rule=WEIGHTS_AND_INPUT,
+    flop_counter_backward=ungrouped,
     torch=_torch,
     examples=(
         Example(

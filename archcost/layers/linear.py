@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
+from archcost.layers.base import (
+    WEIGHTS_AND_INPUT,
+    Arg,
+    Args,
+    ArgType,
+    Cost,
+    Example,
+    Kind,
+    Saved,
+    Shape,
+    ShapeError,
+    prod,
+    weights_and_input,
+)
 from archcost.units import exact, shape
 
 if TYPE_CHECKING:
@@ -69,6 +82,8 @@ LINEAR = Kind(
     fvcore=_fvcore,
     fvcore_rule="MACs: one multiply-add is one flop and the bias is not counted (aten::linear)",
     fvcore_activations=True,
+    backward=weights_and_input,
+    backward_rule=WEIGHTS_AND_INPUT,
     torch=_torch,
     examples=(
         Example(

@@ -195,7 +195,9 @@ def _mean(ins: tuple[Shape, ...], args: Args) -> Cost:
     return Cost(
         output=ins[0],
         flops=n * elems,
-        explainer=lambda: f"FLOPs = ({n - 1} additions + 1 division)·{exact(elems)} = {exact(n * elems)}",
+        explainer=lambda: (
+            f"FLOPs = ({n - 1} addition{'s' if n > 2 else ''} + 1 division)·{exact(elems)} = {exact(n * elems)}"
+        ),
     )
 
 
@@ -229,7 +231,7 @@ MEAN = Kind(
             explain="FLOPs = (2 additions + 1 division)·65,536 = 196,608",
             note="a FractalNet join of three columns",
         ),
-        Example(((10,), (10,)), output=(10,), flops=2 * 10),
+        Example(((10,), (10,)), output=(10,), flops=2 * 10, explain="FLOPs = (1 addition + 1 division)·10 = 20"),
         Example(((64, 16, 16), (64, 8, 8)), error="same shape"),
     ),
 )

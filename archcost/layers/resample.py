@@ -18,6 +18,7 @@ import math
 from typing import TYPE_CHECKING
 
 from archcost.layers.base import (
+    WEIGHTS_AND_INPUT,
     Arg,
     Args,
     ArgType,
@@ -29,6 +30,8 @@ from archcost.layers.base import (
     ShapeError,
     always,
     prod,
+    ungrouped,
+    weights_and_input,
 )
 from archcost.layers.window import dilated, feature_map, hwc
 from archcost.units import exact
@@ -289,6 +292,9 @@ CONV_TRANSPOSE = Kind(
     fvcore=_conv_transpose_fvcore,
     fvcore_rule="MACs, per input position: one multiply-add is one flop, bias not counted (aten::_convolution)",
     fvcore_activations=True,
+    backward=weights_and_input,
+    backward_rule=WEIGHTS_AND_INPUT,
+    flop_counter_backward=ungrouped,
     torch=_conv_transpose_torch,
     examples=(
         Example(

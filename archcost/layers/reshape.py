@@ -147,21 +147,38 @@ IDENTITY = Kind(
 def _zeropad(ins: tuple[Shape, ...], args: Args) -> Cost:
     c, h, w = feature_map(ins[0], "zeropad")
     left, right, top, bottom = args.ints("padding")
-    oh, ow = h + top + bottom, w + left + right
-    return Cost(output=(c, oh, ow), explainer=lambda: f"{hwc(c, h, w)} → {hwc(c, oh, ow)}")
+    front, back = args.pair("channels")
+    oc, oh, ow = c + front + back, h + top + bottom, w + left + right
+    return Cost(output=(oc, oh, ow), explainer=lambda: f"{hwc(c, h, w)} → {hwc(oc, oh, ow)}")
 
 
 def _zeropad_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
     from torch import nn
 
     left, right, top, bottom = args.ints("padding")
-    return nn.ZeroPad2d((left, right, top, bottom))
+    front, back = args.pair("channels")
+    if front == back == 0:
+        return nn.ZeroPad2d((left, right, top, bottom))
+    from torch.nn import functional
+
+    from archcost.layers.torch_modules import Op
+
+    pads = (left, right, top, bottom, front, back)
+    return Op("zeropad", lambda x: functional.pad(x, pads), f"(left, right, top, bottom, front, back)={pads}")
 
 
 ZEROPAD = Kind(
     "zeropad",
-    "zero padding",
-    (Arg("padding", ArgType.PAD4, doc="on all sides, or [left, right, top, bottom]"),),
+    "zero padding, around the map and (with `channels`) of whole channels",
+    (
+        Arg("padding", ArgType.PAD4, 0, doc="on all sides, or [left, right, top, bottom]"),
+        Arg(
+            "channels",
+            ArgType.PAD,
+            0,
+            doc="zero channels before and after the input's, or [before, after] (a ResNet option-A shortcut)",
+        ),
+    ),
     _zeropad,
     flops_rule="0",
     note=_NOTE,
@@ -174,6 +191,13 @@ ZEROPAD = Kind(
             {"padding": [1, 2, 3, 4]},
             output=(3, 32 + 3 + 4, 32 + 1 + 2),
             note="[left, right, top, bottom]: W grows by left + right, H by top + bottom",
+        ),
+        Example(
+            ((16, 16, 16),),
+            {"channels": [0, 16]},
+            output=(16 + 0 + 16, 16, 16),
+            explain="16×16×16 → 16×16×32",
+            note="channels [before, after]: a ResNet option-A shortcut from 16 to 32 channels",
         ),
         Example(((10,),), {"padding": 1}, error="C×H×W"),
     ),

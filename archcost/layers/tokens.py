@@ -17,6 +17,7 @@ from archcost.layers.base import (
     Arg,
     Args,
     ArgType,
+    Backward,
     Cost,
     Example,
     Kind,
@@ -522,6 +523,25 @@ def _attention_fvcore_activations(ins: tuple[Shape, ...], out: Shape, args: Args
     return 3 * n * d + args.integer("heads") * n * n + 2 * n * d
 
 
+def attention_backward(qkv: int, out_proj: int, matmuls: int, needs_input: bool) -> Backward:
+    """The backward MACs of an attention layer with Q, K, V projections of `qkv` MACs, an output projection of
+    `out_proj` and `matmuls` (Q·Kᵀ and A·V): the weight gradients cost the projections again; the input
+    gradients cost the output projection again, both matmuls twice over (each of their two operands takes a
+    gradient: dA = dC·Bᵀ, dB = Aᵀ·dC) and the Q, K, V projection again unless no gradient flows into the input."""
+    return Backward(weights=qkv + out_proj, inputs=(qkv if needs_input else 0) + out_proj + 2 * matmuls)
+
+
+def _attention_backward(ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]) -> Backward:
+    n, d = ins[0]
+    return attention_backward(3 * n * d * d, n * d * d, 2 * n * n * d, needs[0])
+
+
+_ATTENTION_BACKWARD = (
+    "weights: the projections again; input: the output projection again, Q·Kᵀ and A·V twice over (both operands), "
+    "the Q, K, V projection again unless no gradient flows into the input"
+)
+
+
 def _attention_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
     from archcost.layers.torch_tokens import SelfAttention
 
@@ -552,6 +572,8 @@ ATTENTION = Kind(
         "the scale and softmax are not counted"
     ),
     fvcore_activations=_attention_fvcore_activations,
+    backward=_attention_backward,
+    backward_rule=_ATTENTION_BACKWARD,
     torch=_attention_torch,
     examples=(
         Example(
@@ -705,6 +727,14 @@ def _window_attention_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inpl
     )
 
 
+def _window_attention_backward(
+    ins: tuple[Shape, ...], out: Shape, args: Args, macs: int, needs: tuple[bool, ...]
+) -> Backward:
+    _, c, _, _, hp, wp, window, _ = _window_geometry(ins, args)
+    padded = hp * wp
+    return attention_backward(3 * padded * c * c, padded * c * c, 2 * padded * window * window * c, needs[0])
+
+
 WINDOW_ATTENTION = Kind(
     "window_attention",
     "Swin's (shifted) window attention on the tokens of an H×W grid, with a relative-position-bias table",
@@ -739,6 +769,8 @@ WINDOW_ATTENTION = Kind(
     fvcore=_window_attention_fvcore,
     fvcore_rule="MACs: aten::linear for the projections and aten::matmul for Q·Kᵀ and A·V; the rest is not counted",
     fvcore_activations=_window_attention_activations,
+    backward=_window_attention_backward,
+    backward_rule=_ATTENTION_BACKWARD,
     torch=_window_attention_torch,
     examples=(
         Example(

@@ -2,7 +2,8 @@
 
 * :mod:`.columns`: a table's columns declared once (key, header, alignment, formatter) for every format;
 * :mod:`.writers`: one CSV writer, one Markdown writer (escapes every cell), one JSON writer (always valid);
-* :mod:`.terminal`: columns and rows as a rich table (rich imported only when one is built);
+* :mod:`.terminal`: columns and rows as a terminal table in rich's look, drawn in one pass (rich imported
+  only when one is drawn);
 * one module per command: :mod:`.show`, :mod:`.catalog` (``list``), :mod:`.compare`, :mod:`.scale`,
   :mod:`.paper` (``check``), :mod:`.gallery` and :mod:`.verify` (imported by ``verify`` alone: it reads
   torchcheck's result types).
@@ -21,6 +22,7 @@ from archcost.report.show import (
     FORMATS,
     Row,
     explain,
+    label,
     memory,
     render_text,
     rows,
@@ -30,6 +32,7 @@ from archcost.report.show import (
     to_dict,
     to_json,
     to_markdown,
+    variant,
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "compare_text",
     "explain",
     "gallery",
+    "label",
     "memory",
     "render_text",
     "rows",
@@ -65,4 +69,5 @@ __all__ = [
     "to_dict",
     "to_json",
     "to_markdown",
+    "variant",
 ]

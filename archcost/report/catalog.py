@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
+from archcost.report.terminal import TerminalTable
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from archcost.check import Accuracy
 
 
@@ -49,22 +48,17 @@ def by_family(entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
     return sorted(entries, key=lambda e: (first_year[e.family], e.family, e.year or 9999, e.macs, e.name))
 
 
-def catalog_table(entries: Sequence[CatalogEntry]) -> Table:
+def catalog_table(entries: Sequence[CatalogEntry]) -> TerminalTable:
     """The bundled specs grouped by family: year, input, params, MACs and reported top-1 error."""
     ordered = by_family(entries)
+    shown = [e if i == 0 or e.family != ordered[i - 1].family else e._replace(family="") for i, e in enumerate(ordered)]
     result = terminal.table(
         COLUMNS,
-        (),
+        shown,
         title="bundled specs",
         caption="MACs: multiply-accumulates at the spec's input; top-1 error: as reported (protocols: archcost check)",
     )
-    previous = None
-    for e in ordered:
-        if previous is not None and e.family != previous:
-            result.add_section()
-        shown = e if e.family != previous else e._replace(family="")
-        result.add_row(*(terminal.text(c.text(shown, col.Style.HUMAN)) for c in COLUMNS))
-        previous = e.family
+    result.sections = {i for i in range(1, len(ordered)) if ordered[i].family != ordered[i - 1].family}
     return result
 
 

@@ -60,6 +60,31 @@ class Column(Generic[Row]):
     display: Callable[[Row, Style], str] | None = None
     """A cell made of more than its value (a figure with its layer and setting); JSON keeps `value` alone."""
 
+    def texts(self, style: Style) -> Callable[[Row], str]:
+        """This column's cells in `style`, as a function of the row: what :meth:`text` gives, with each
+        distinct value formatted once (a table repeats its shapes and figures; the writers stay linear)."""
+        if self.display is not None:
+            display = self.display
+            return lambda row: display(row, style)
+        value, cell = self.value, self.cell
+        none = "" if style is Style.CSV else NO_VALUE
+        blank = self.blank_zero and style in (Style.HUMAN, Style.EXACT)
+        done: dict[Any, str] = {}
+
+        def text(row: Row) -> str:
+            figure = value(row)
+            if figure is None:
+                return none
+            if blank and figure == 0:
+                return ""
+            key = tuple(figure) if isinstance(figure, list) else figure
+            found = done.get(key)
+            if found is None:
+                found = done[key] = cell(figure, style)
+            return found
+
+        return text
+
     def text(self, row: Row, style: Style) -> str:
         """This column's cell of `row` in `style`."""
         if self.display is not None:
@@ -106,8 +131,11 @@ def shape_cell(value: Sequence[int], _style: Style) -> str:
     return units.shape(value)
 
 
-def field_cell(value: Sequence[int], _style: Style) -> str:
-    """A receptive field: one number when square (``211``), ``211×195`` otherwise."""
+def field_cell(value: Sequence[int], style: Style) -> str:
+    """A receptive field: one number when square (``211``), ``211×195`` otherwise; in the rounded
+    terminal table, past 999T as ``1e4500`` (a field can legally outgrow any count)."""
+    if style is Style.HUMAN and max(value) >= 10**15:
+        return units.receptive_field([units.scientific(v) for v in value])
     return units.receptive_field(value)
 
 
@@ -115,6 +143,8 @@ def ratio_cell(value: float, style: Style) -> str:
     """A ratio: ``×0.09`` in the terminal, three significant digits elsewhere."""
     if not math.isfinite(value):
         return "" if style is Style.CSV else NO_VALUE
+    if style is Style.CSV:
+        return repr(value)
     return f"×{value:.2g}" if style in (Style.HUMAN, Style.EXACT) else f"{value:.3g}"
 
 
@@ -150,11 +180,3 @@ def shape(key: str, header: str, get: Callable[[Row], Any] | None = None) -> Col
 def ratio(key: str, header: str, get: Callable[[Row], Any]) -> Column[Row]:
     """A right-aligned column of ratios; JSON holds the float, or null against a zero."""
     return Column(key, header, get, ratio_cell, "right")
-
-
-def headers(columns: Sequence[Column[Any]]) -> list[str]:
-    return [c.header for c in columns]
-
-
-def keys(columns: Sequence[Column[Any]]) -> list[str]:
-    return [c.key for c in columns]

@@ -15,10 +15,9 @@ from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
 from archcost.report.show import memory
+from archcost.report.terminal import TerminalTable
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from archcost.check import Accuracy
 
 
@@ -98,7 +97,7 @@ def _compared(compare_rows: Sequence[CompareRow]) -> list[_Compared]:
     return [_Compared(row, compare_rows[0]) for row in compare_rows]
 
 
-def compare_table(compare_rows: Sequence[CompareRow]) -> Table:
+def compare_table(compare_rows: Sequence[CompareRow]) -> TerminalTable:
     """One row per network; ratios of params, MACs and memory against the first."""
     first = compare_rows[0]
     return terminal.table(
@@ -112,7 +111,7 @@ def compare_notes(compare_rows: Sequence[CompareRow]) -> list[str]:
     """What each column means, and the protocol behind each error rate."""
     lines = [
         "MACs: multiply-accumulates (bias excluded); FLOPs: 2 per MAC + element-wise ops; activation memory: all "
-        "layer outputs; depth: conv + linear layers on the longest path; RF: receptive field of the last "
+        "layer outputs; depth: weighted layers (those with MACs) on the longest path; RF: receptive field of the last "
         "feature map in pixels; errors: as reported by each paper (%)."
     ]
     for row in compare_rows:

@@ -123,7 +123,7 @@ def _gallery_section(e: GalleryEntry) -> list[str]:
     venue = f"{paper['venue']}, " if paper.get("venue") else ""
     out = [
         f'<a id="{e.name}"></a>',
-        f"## {analysis.title} (`{e.name}`)",
+        f"## {writers.markdown_escape(analysis.title)} (`{e.name}`)",
         "",
         f"{authors}{cite}, {venue}{paper.get('year', '')}.".strip(),
         "",

@@ -11,14 +11,19 @@ from archcost import units
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column, Style
+from archcost.report.terminal import TerminalTable
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from archcost.check import CheckRow
 
-VERDICT_STYLE = {"pass": "green", "explained": "yellow", "reported": "cyan", "fail": "bold red", "missing": "bold red"}
-"""The terminal colour of each verdict."""
+VERDICT_STYLE: dict[str, str] = {
+    "pass": "green",
+    "explained": "yellow",
+    "reported": "cyan",
+    "fail": "bold red",
+    "missing": "bold red",
+}
+"""The terminal colour of each :class:`~archcost.check.Verdict` (a StrEnum: its value is the key)."""
 
 
 def _figure_text(row: CheckRow, style: Style) -> str:
@@ -30,6 +35,8 @@ def _figure_text(row: CheckRow, style: Style) -> str:
 def _computed_text(row: CheckRow, style: Style) -> str:
     if row.computed is None:
         return ""
+    if isinstance(row.computed, float):  # a percentage (train_saving)
+        return repr(row.computed) if style is Style.CSV else f"{row.computed:.2f}%"
     if style is Style.CSV:
         return units.digits(row.computed)
     return f"{units.human(row.computed)} ({units.exact(row.computed)})"
@@ -40,12 +47,18 @@ def _difference_text(row: CheckRow, style: Style) -> str:
     difference = row.difference
     if difference is None or row.computed is None:
         return ""
-    if not math.isfinite(difference):
+    if isinstance(difference, float) and not math.isfinite(difference):
         return "" if style is Style.CSV else col.NO_VALUE
     if style is Style.CSV:
-        return units.general(difference)
-    reported = row.computed - difference
-    pct = f" ({100 * difference / reported:+.1f}%)" if reported else ""
+        return units.digits(difference) if isinstance(difference, int) else repr(difference)
+    if isinstance(row.computed, float):  # a percentage (train_saving): the difference in points
+        return f"{difference:+.2f} points"
+    if isinstance(difference, int):  # exact: a whole reported value, perhaps past a float
+        share = units.quotient(100 * difference, row.computed - difference)
+    else:
+        reported = row.computed - difference
+        share = 100 * difference / reported if reported else None
+    pct = f" ({share:+.1f}%)" if share is not None else ""
     sign = "+" if difference >= 0 else "−"
     return f"{sign}{units.human(abs(round(difference)))}{pct}"
 
@@ -82,18 +95,14 @@ _JSON_KEYS = (
 )
 
 
-def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> Table:
+def check_table(spec_title: str, check_rows: Sequence[CheckRow]) -> TerminalTable:
     """A rich table of one spec's reported figures against the computed ones."""
-    result = terminal.table(
+    return terminal.table(
         COLUMNS,
         check_rows,
         title=f"{spec_title}: reported vs computed",
         styles={"verdict": lambda r: VERDICT_STYLE.get(r.verdict, "")},
-        show_lines=False,
     )
-    for column in result.columns:
-        column.overflow = "fold"
-    return result
 
 
 def check_dicts(check_rows: Sequence[CheckRow]) -> list[dict[str, Any]]:

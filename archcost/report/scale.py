@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from archcost import units
 from archcost.engine import Analysis, ScaleStep
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column, Style
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from archcost.report.terminal import TerminalTable
 
 
 class ScaleRow(NamedTuple):
@@ -73,7 +71,9 @@ def _fixed(digits: int) -> col.Cell:
     def cell(value: float, style: Style) -> str:
         if not math.isfinite(value):
             return "" if style is Style.CSV else col.NO_VALUE
-        return f"{value:.{digits}f}" if style in (Style.HUMAN, Style.EXACT) else repr(value)
+        if style in (Style.HUMAN, Style.EXACT):
+            return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.3g}"
+        return repr(value)
 
     return cell
 
@@ -82,9 +82,16 @@ def _general(value: float, style: Style) -> str:
     return units.general(value)
 
 
+def _factor_text(factor: float | None, decimals: int) -> str:
+    """The rule's factor α·β²·γ²: ``1.920`` as usual, ``1.6e+308`` when large, or why there is none."""
+    if factor is None:
+        return "beyond a float"
+    return f"{factor:.{decimals}f}" if factor < 1e6 else f"{factor:.2g}"
+
+
 def _factor_header(rule: Rule) -> str:
     factor = rule.factor
-    return f"{factor:.2f}^Δφ" if factor is not None else "rule^Δφ"
+    return f"{_factor_text(factor, 2)}^Δφ" if factor is not None else "rule^Δφ"
 
 
 def columns(rule: Rule) -> tuple[Column[_Step], ...]:
@@ -120,12 +127,11 @@ def _steps(scale_rows: Sequence[ScaleRow], rule: Rule) -> list[_Step]:
     return [_Step(row, base, first_phi, rule) for row in scale_rows]
 
 
-def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> Table:
+def scale_table(scale_rows: Sequence[ScaleRow], alpha: float, beta: float, gamma: float) -> TerminalTable:
     """φ, multipliers, MACs, params and the MACs ratio beside the rule's prediction."""
     rule = Rule(alpha, beta, gamma)
-    factor = rule.factor
     constants = f"α={units.general(alpha)} β={units.general(beta)} γ={units.general(gamma)}"
-    product = f"{factor:.3f}" if factor is not None else "beyond a float"
+    product = _factor_text(rule.factor, 3)
     return terminal.table(
         columns(rule),
         _steps(scale_rows, rule),

@@ -7,17 +7,17 @@ element-wise work), activations (output elements per sample), memory in bytes at
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from archcost import units
+from archcost import layers, training, units
 from archcost.engine import Analysis, LayerResult
 from archcost.memory import OPTIMIZER_STATES, Fit, Memory
 from archcost.report import columns as col
 from archcost.report import terminal, writers
 from archcost.report.columns import Column
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from archcost.report.terminal import TerminalTable
+from archcost.spec import gc_paused
+from archcost.training import Training
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -39,24 +39,33 @@ class Row(NamedTuple):
     layers: int = 1
     buffers: int = 0
     saved_bytes: int = 0
+    step_macs: int = 0
+    """Expected MACs of a training step (forward + backward, weighted by survival), with ``--train``."""
 
 
-def rows(analysis: Analysis, depth: int | None = None, saved: Mapping[str, int] | None = None) -> list[Row]:
+def rows(
+    analysis: Analysis,
+    depth: int | None = None,
+    saved: Mapping[str, int] | None = None,
+    step: Mapping[str, int] | None = None,
+) -> list[Row]:
     """The rows of a report: every leaf, or with `depth` the hierarchy cut at that level.
 
-    `saved` gives each layer's bytes saved for backward (training), summed like the other figures.
+    `saved` gives each layer's bytes saved for backward (training), `step` its expected training-step
+    MACs, summed like the other figures.
     """
     saved = saved or {}
+    step = step or {}
     if depth is None:
-        return [_leaf_row(layer, saved) for layer in analysis.layers]
+        return [_leaf_row(layer, saved, step) for layer in analysis.layers]
     groups: dict[str, list[LayerResult]] = {}
     for layer in analysis.layers:
         key = ".".join(layer.name.split(".")[:depth])
         groups.setdefault(key, []).append(layer)
-    return [_group_row(key, members, saved) for key, members in groups.items()]
+    return [_group_row(key, members, saved, step) for key, members in groups.items()]
 
 
-def _leaf_row(layer: LayerResult, saved: Mapping[str, int]) -> Row:
+def _leaf_row(layer: LayerResult, saved: Mapping[str, int], step: Mapping[str, int]) -> Row:
     return Row(
         layer.name,
         layer.kind,
@@ -68,12 +77,13 @@ def _leaf_row(layer: LayerResult, saved: Mapping[str, int]) -> Row:
         layer.rf,
         buffers=layer.buffers,
         saved_bytes=saved.get(layer.name, 0),
+        step_macs=step.get(layer.name, 0),
     )
 
 
-def _group_row(key: str, members: Sequence[LayerResult], saved: Mapping[str, int]) -> Row:
+def _group_row(key: str, members: Sequence[LayerResult], saved: Mapping[str, int], step: Mapping[str, int]) -> Row:
     if len(members) == 1 and members[0].name == key:
-        return _leaf_row(members[0], saved)
+        return _leaf_row(members[0], saved, step)
     last = members[-1]
     return Row(
         name=key,
@@ -87,10 +97,11 @@ def _group_row(key: str, members: Sequence[LayerResult], saved: Mapping[str, int
         layers=len(members),
         buffers=sum(m.buffers for m in members),
         saved_bytes=sum(saved.get(m.name, 0) for m in members),
+        step_macs=sum(step.get(m.name, 0) for m in members),
     )
 
 
-def totals_row(analysis: Analysis, mem: Memory | None = None) -> Row:
+def totals_row(analysis: Analysis, mem: Memory | None = None, train: Training | None = None) -> Row:
     """The totals as a row (the table's footer, the CSV and Markdown last line): the output's shape and field."""
     t = analysis.totals
     return Row(
@@ -105,6 +116,7 @@ def totals_row(analysis: Analysis, mem: Memory | None = None) -> Row:
         len(analysis.layers),
         t.buffers,
         mem.saved_activation_bytes if mem else 0,
+        train.train_step_macs if train else 0,
     )
 
 
@@ -122,11 +134,14 @@ def memory(analysis: Analysis) -> dict[str, int]:
 # ---------------------------------------------------------------------------- columns
 
 
-def layer_columns(analysis: Analysis, *, buffers: bool = True, saved: bool = True) -> list[Column[Any]]:
+def layer_columns(
+    analysis: Analysis, *, buffers: bool = True, saved: bool = True, step: bool = False
+) -> list[Column[Any]]:
     """The columns of a layer row, in every format: figures per sample, memory at the batch and dtype.
 
     `buffers` and `saved` keep the buffer and saved-for-backward columns (the table shows them only
-    when the network has buffers, and saved bytes only with ``--train``).
+    when the network has buffers, and saved bytes only with ``--train``); `step` adds the expected
+    training-step MACs (``--train``).
     """
     size = units.DTYPE_BYTES[analysis.dtype]
     output_size = analysis.batch * size
@@ -146,6 +161,8 @@ def layer_columns(analysis: Analysis, *, buffers: bool = True, saved: bool = Tru
         out.append(col.size("buffer_bytes", "buffer mem", lambda r: r.buffers * size, blank_zero=True))
     if saved:
         out.append(col.size("saved_bytes", "saved mem", lambda r: getattr(r, "saved_bytes", 0), blank_zero=True))
+    if step:
+        out.append(col.count("step_macs", "step MACs", lambda r: getattr(r, "step_macs", 0), blank_zero=True))
     return out
 
 
@@ -158,44 +175,106 @@ _JSON_EXTRAS: tuple[Column[Any], ...] = (
 """What JSON adds to a leaf layer's columns: its inputs, buffers, the jump of its field, its line in the spec."""
 
 
+# ---------------------------------------------------------------------------- variant
+
+
+def variant(analysis: Analysis) -> dict[str, Any]:
+    """The model-level settings that say which variant of the network this is.
+
+    A switch or a choice (a setting that is true/false or a word, such as ResNet-50's ``v15``) is
+    always named, default or not, since networks of the same name differ in it; a number (a width
+    or a block count) is named when it was set (``--set``), as it is the spec's own otherwise.
+    """
+    return {
+        key: value
+        for key, value in analysis.settings.items()
+        if isinstance(value, bool | str) or key in analysis.overrides
+    }
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as a spec writes it: ``false``, ``0.5``, ``relu``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return units.digits(value)
+    if isinstance(value, float):
+        return units.general(value)
+    return str(value)
+
+
+def label(analysis: Analysis) -> str:
+    """The network's title naming its variant: ``ResNet-50 (v15=false)``; the title alone if none."""
+    named = variant(analysis)
+    if not named:
+        return analysis.title
+    return f"{analysis.title} ({', '.join(f'{k}={setting_text(v)}' for k, v in named.items())})"
+
+
 # ---------------------------------------------------------------------------- table
 
 
 def title(analysis: Analysis) -> str:
-    """The network, its input, batch and dtype: the heading of every format."""
-    return f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W), batch {analysis.batch}, {analysis.dtype}"
+    """The network (naming its variant), its input, batch and dtype: the heading of every format."""
+    return f"{label(analysis)}: input {units.shape(analysis.input)} (C×H×W), batch {analysis.batch}, {analysis.dtype}"
 
 
-def table(analysis: Analysis, depth: int | None = None, *, exact: bool = False, mem: Memory | None = None) -> Table:
+def table(
+    analysis: Analysis,
+    depth: int | None = None,
+    *,
+    exact: bool = False,
+    mem: Memory | None = None,
+    train: Training | None = None,
+) -> TerminalTable:
     """A rich table, one row per layer (or group), totals at the bottom.
 
     Memory columns are bytes at the analysis' batch and dtype; with `mem` from a training
-    analysis (`--train`), a column shows what each layer saves for backward.
+    analysis (`--train`), a column shows what each layer saves for backward, and with `train` one
+    shows each layer's expected training-step MACs (forward + backward).
     """
-    columns = layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=mem is not None)
-    return terminal.table(
-        columns,
-        rows(analysis, depth, mem.saved_by_layer if mem else None),
-        title=title(analysis),
-        footer=totals_row(analysis, mem),
-        exact=exact,
-        styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
-    )
+    columns = layer_columns(analysis, buffers=analysis.totals.buffers > 0, saved=mem is not None, step=bool(train))
+    step = training.expected_steps(train) if train else None
+    with gc_paused():
+        return terminal.table(
+            columns,
+            rows(analysis, depth, mem.saved_by_layer if mem else None, step),
+            title=title(analysis),
+            footer=totals_row(analysis, mem, train),
+            exact=exact,
+            styles={"kind": lambda row: "dim" if row.layers > 1 else ""},
+        )
 
 
-def summary(analysis: Analysis, mem: Memory | None = None, *, train: bool = False, fit: Fit | None = None) -> list[str]:
-    """The totals in exact integers, the memory figures with their meanings, and the fit."""
+def weighted_kinds(analysis: Analysis, joiner: str) -> str:
+    """The weighted kinds (the ones with MACs) this network has, in first-use order: "conv/linear"."""
+    seen = dict.fromkeys(layer.kind for layer in analysis.layers if layers.KINDS[layer.kind].weighted)
+    return joiner.join(seen) or joiner.join(k.name for k in layers.CATALOG if k.weighted)
+
+
+def summary(
+    analysis: Analysis,
+    mem: Memory | None = None,
+    *,
+    train: bool = False,
+    fit: Fit | None = None,
+    steps: Training | None = None,
+) -> list[str]:
+    """The totals in exact integers, the memory figures with their meanings, and the fit; with `steps`,
+    the training-step MACs and how they were derived."""
     t = analysis.totals
     lines = [
         f"params       {units.exact(t.params):>16}  trainable (weights, biases, norm γ/β); "
         f"buffers {units.exact(t.buffers)}",
-        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of conv/linear, bias excluded "
-        "(the papers' mult-adds)",
+        f"MACs         {units.exact(t.macs):>16}  multiply-accumulates of {weighted_kinds(analysis, '/')}, "
+        "bias excluded (the papers' mult-adds)",
         f"FLOPs        {units.exact(t.flops):>16}  2 per MAC + bias adds + element-wise ops",
         f"activations  {units.exact(t.activations):>16}  output elements of all layers, per sample",
-        f"depth {analysis.weighted_depth} weighted layers (conv + linear) · receptive field of the output "
-        f"{units.receptive_field(analysis.output.rf)} px",
+        f"depth {analysis.weighted_depth} weighted layers ({weighted_kinds(analysis, ' + ')}) · "
+        f"receptive field of the output {units.receptive_field(analysis.output.rf)} px",
     ]
+    if steps is not None:
+        lines += training.summary(steps, t.macs)
     if mem is None:
         return lines
     alive = ", ".join(
@@ -244,15 +323,23 @@ def _mem_line(label: str, value: int, meaning: str) -> str:
     return f"  {label:<18}{units.human_bytes(value):>10}  {meaning}"
 
 
-def explain(analysis: Analysis) -> Iterable[str]:
-    """Each layer's arithmetic, the way a lecture writes it (shapes H×W×C)."""
+def explain(analysis: Analysis, train: Training | None = None) -> Iterable[str]:
+    """Each layer's arithmetic, the way a lecture writes it (shapes H×W×C); with `train`, each layer's
+    training step (forward + weight and input gradients, times its survival) and the totals' derivation."""
     yield writers.printable(
-        f"{analysis.title}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
+        f"{label(analysis)}: input {units.shape(analysis.input)} (C×H×W). Shapes below are H×W×C, as in lectures."
     )
+    step_of = {s.name: s for s in train.layers} if train else {}
     for layer in analysis.layers:
         yield writers.printable(f"{layer.name}: {layer.explain}")
+        step = step_of.get(layer.name)
+        if step is not None and (step.step or step.survival < 1):
+            yield writers.printable(f"  {training.explain(step)}")
     t = analysis.totals
     yield f"total: params = {units.exact(t.params)}; MACs = {units.exact(t.macs)}; FLOPs = {units.exact(t.flops)}"
+    if train is not None:
+        for line in training.summary(train, t.macs):
+            yield writers.printable(line)
 
 
 # ---------------------------------------------------------------------------- machine formats
@@ -265,10 +352,29 @@ CONVENTIONS = {
 }
 
 
+TRAIN_CONVENTIONS = {
+    "expected_train_macs": "forward MACs with each layer weighted by its survival probability (stochastic depth)",
+    "train_step_macs": "forward + weight gradients + input gradients (none into the image), expected under "
+    "stochastic depth (docs/conventions.md)",
+}
+
+
 def to_dict(
-    analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+    analysis: Analysis,
+    depth: int | None = None,
+    mem: Memory | None = None,
+    fit: Fit | None = None,
+    train: Training | None = None,
 ) -> dict[str, Any]:
-    """The JSON contract (design README): name, input, batch, dtype, totals, layers."""
+    """The JSON contract (design README): name, input, batch, dtype, totals, layers; with `train`, the
+    training-step figures in the totals and each layer's survival and expected step MACs."""
+    with gc_paused():  # a dict per layer, all kept: the collector's passes would find nothing
+        return _to_dict(analysis, depth, mem, fit, train)
+
+
+def _to_dict(
+    analysis: Analysis, depth: int | None, mem: Memory | None, fit: Fit | None, train: Training | None
+) -> dict[str, Any]:
     t = analysis.totals
     data: dict[str, Any] = {
         "name": analysis.name,
@@ -277,7 +383,9 @@ def to_dict(
         "batch": analysis.batch,
         "dtype": analysis.dtype,
         "settings": dict(analysis.settings),
-        "conventions": CONVENTIONS,
+        "variant": variant(analysis),
+        "label": label(analysis),
+        "conventions": {**CONVENTIONS, **(TRAIN_CONVENTIONS if train else {})},
         "totals": {
             "params": t.params,
             "macs": t.macs,
@@ -288,8 +396,9 @@ def to_dict(
             **(_memory_dict(mem) if mem else {}),
             "weighted_depth": analysis.weighted_depth,
             "receptive_field": list(analysis.output.rf),
+            **(_training_dict(train) if train else {}),
         },
-        "layers": _layer_dicts(analysis, mem),
+        "layers": _layer_dicts(analysis, mem, train),
     }
     if fit is not None:
         data["fit"] = {
@@ -298,19 +407,37 @@ def to_dict(
             "max_batch_training": fit.training_batch,
         }
     if depth is not None:
-        group_columns = [*layer_columns(analysis), col.count("layers", "layers")]
-        data["groups"] = writers.json_rows(group_columns, rows(analysis, depth, mem.saved_by_layer if mem else None))
+        group_columns = [*layer_columns(analysis, step=bool(train)), col.count("layers", "layers")]
+        step = training.expected_steps(train) if train else None
+        data["groups"] = writers.json_rows(
+            group_columns, rows(analysis, depth, mem.saved_by_layer if mem else None, step)
+        )
     return data
 
 
-def _layer_dicts(analysis: Analysis, mem: Memory | None) -> list[dict[str, Any]]:
-    """Each leaf layer's entry in the JSON: its columns and the extras."""
+def _layer_dicts(analysis: Analysis, mem: Memory | None, train: Training | None = None) -> list[dict[str, Any]]:
+    """Each leaf layer's entry in the JSON: its columns and the extras (with `train`, its survival and
+    expected training-step MACs)."""
     saved = mem.saved_by_layer if mem else {}
     columns = [*layer_columns(analysis, saved=False), *_JSON_EXTRAS]
     entries = writers.json_rows(columns, analysis.layers)
-    for entry in entries:
+    step = training.expected_steps(train) if train else {}
+    for entry, layer in zip(entries, analysis.layers, strict=True):
         entry["saved_bytes"] = saved.get(entry["name"], 0)
+        if train is not None:
+            entry["survival"] = layer.survival
+            entry["train_step_macs"] = step[layer.name]
     return entries
+
+
+def _training_dict(train: Training) -> dict[str, Any]:
+    """The training-step totals (docs/conventions.md): expected forward MACs, the step and its parts."""
+    return {
+        "expected_train_macs": train.expected_train_macs,
+        "train_step_macs": train.train_step_macs,
+        "train_weight_grad_macs": train.expected_weight_grad_macs,
+        "train_input_grad_macs": train.expected_input_grad_macs,
+    }
 
 
 def _memory_dict(mem: Memory) -> dict[str, Any]:
@@ -327,9 +454,15 @@ def _memory_dict(mem: Memory) -> dict[str, Any]:
     }
 
 
-def to_json(analysis: Analysis, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None) -> str:
+def to_json(
+    analysis: Analysis,
+    depth: int | None = None,
+    mem: Memory | None = None,
+    fit: Fit | None = None,
+    train: Training | None = None,
+) -> str:
     """`to_dict` as JSON text: one key a line, one layer a line."""
-    return writers.dumps(to_dict(analysis, depth, mem, fit))
+    return writers.dumps(to_dict(analysis, depth, mem, fit, train))
 
 
 def _layers_or_rows(analysis: Analysis, depth: int | None) -> Sequence[Row | LayerResult]:
@@ -344,27 +477,34 @@ def _text_columns(analysis: Analysis) -> list[Column[Any]]:
 
 def to_csv(analysis: Analysis, depth: int | None = None) -> str:
     """One row per layer (or group) with exact integers; shapes as C×H×W; a totals row last."""
-    return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
+    with gc_paused():
+        return writers.csv_text(_text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)])
 
 
 def to_markdown(analysis: Analysis, depth: int | None = None) -> str:
     """A GitHub-flavoured Markdown table with exact integers and a totals row in bold."""
     heading = (
-        f"**{writers.markdown_escape(analysis.title)}**: input {units.shape(analysis.input)}, "
+        f"**{writers.markdown_escape(label(analysis))}**: input {units.shape(analysis.input)}, "
         f"batch {analysis.batch}, {analysis.dtype}"
     )
-    table_lines = writers.markdown_table(
-        _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
-    )
+    with gc_paused():
+        table_lines = writers.markdown_table(
+            _text_columns(analysis), _layers_or_rows(analysis, depth), [totals_row(analysis)]
+        )
     return "\n".join([heading, "", *table_lines]) + "\n"
 
 
 def render_text(
-    analysis: Analysis, fmt: str, depth: int | None = None, mem: Memory | None = None, fit: Fit | None = None
+    analysis: Analysis,
+    fmt: str,
+    depth: int | None = None,
+    mem: Memory | None = None,
+    fit: Fit | None = None,
+    train: Training | None = None,
 ) -> str:
-    """The machine formats as text: json, csv or markdown."""
+    """The machine formats as text: json, csv or markdown (`train` adds the training figures to JSON)."""
     if fmt == "json":
-        return to_json(analysis, depth, mem, fit) + "\n"
+        return to_json(analysis, depth, mem, fit, train) + "\n"
     if fmt == "csv":
         return to_csv(analysis, depth)
     if fmt == "markdown":

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from archcost import units
 from archcost.report.writers import printable
 from archcost.torchcheck.measure import MEMORY_TOLERANCE, MemoryCheck
+from archcost.torchcheck.train import TrainCheck
 from archcost.torchcheck.verify import FIGURES, Check, VerifyResult
 
 if TYPE_CHECKING:
@@ -145,3 +146,31 @@ def memory_verdict(check: MemoryCheck) -> str:
         notes.append(escape(check.cuda_note))
     mark = f"[green]✓ {name}[/]" if check.ok and check.peak_ok is not False else f"[bold red]✗ {name}[/]"
     return f"{mark} memory: {saved}; {'; '.join(notes)} {where}"
+
+
+def train_verdict(check: TrainCheck) -> str:
+    """One line: the training step's flops (2 per MAC) from the analysis and from FlopCounterMode, for the
+    whole build and layer by layer, and the layers skipped (named, with why)."""
+    where = f"({check.seconds:.1f} s, batch {check.batch})"
+    name = escape(check.name)
+    if check.failure is not None:
+        return f"[bold red]✗ {name}[/] training step: {escape(check.failure)} {where}"
+    mark = "[green]✓" if check.ok else "[bold red]✗"
+    compared = sum(c.expected for c in check.layers)
+    skipped = check.expected - compared
+    own = f" + its own count of the skipped layers {units.exact(skipped)}" if check.skipped else ""
+    relation = "=" if check.whole == check.expected else "≠"
+    whole = (
+        f"FlopCounterMode's forward + backward of the build {units.exact(check.whole)} flops {relation} "
+        f"2 × training-step MACs {units.exact(compared)}{own}"
+    )
+    notes = [f"{len(check.layers)} layers compared alone" + (", all equal" if not check.mismatches else "")]
+    if check.mismatches:
+        first = check.mismatches[0]
+        notes.append(
+            f"{len(check.mismatches)} differ, first {escape(first.name)}: {first.expected:,} ≠ {first.counted:,}"
+        )
+    if check.skipped:
+        names = ", ".join(n for n, _, _ in check.skipped[:3]) + (", …" if len(check.skipped) > 3 else "")
+        notes.append(f"{len(check.skipped)} skipped ({escape(names)}): {escape(check.skipped[0][1])}")
+    return f"{mark} {name}[/] training step: {whole}; {'; '.join(notes)} {where}"

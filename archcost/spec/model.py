@@ -22,6 +22,8 @@ FORMAT_VERSION: Final = 1
 CONTAINERS: Final = ("sequential", "parallel", "residual")
 RESERVED: Final = ("cin", "hin", "win")
 """Names every expression can read: the current layer's input channels, height and width."""
+COPY: Final = "copy"
+"""The name an item's expressions read for the index (0, 1, …) of its copy in the innermost `repeat`."""
 COMMON_KEYS: Final = ("name", "repeat", "first", "names", "when", "from")
 MERGES: Final = ("concat", "add", "multiply", "mean")
 SHORTCUTS: Final = ("auto", "identity", "projection", "optional")
@@ -44,8 +46,19 @@ TOP_KEYS: Final = {
     "layers": "the network, a list of layers",
 }
 PAPER_KEYS: Final = ("title", "authors", "year", "url", "venue", "note", "reported")
-COMPUTED_FIGURES: Final = ("params", "macs", "flops", "activations", "buffers")
-"""Figures archcost computes and can compare with a paper."""
+COMPUTED_FIGURES: Final = (
+    "params",
+    "macs",
+    "flops",
+    "activations",
+    "buffers",
+    "expected_train_macs",
+    "train_step_macs",
+    "train_saving",
+)
+"""Figures archcost computes and can compare with a paper. The training ones are per sample
+(docs/conventions.md); ``train_saving`` is the percentage of the training-step MACs that stochastic
+depth saves: 100·(1 − expected step / step with every layer run)."""
 ACCURACY_FIGURES: Final = ("top1_error", "top5_error")
 """Figures a spec records for comparisons and plots; shown, never computed."""
 REPORTED_KEYS: Final = {
@@ -412,7 +425,7 @@ class _Loader:
                 for b, bl in zip(branches, branches.locs, strict=True)
             )
             return Item(kind, loc, args={"merge": Raw(merge, args.value_locs["merge"])}, branches=parsed, **common)
-        check_keys(args, ["layers", "shortcut", "projection", "post", *COMMON_KEYS], "residual")
+        check_keys(args, ["layers", "shortcut", "projection", "post", "survival", *COMMON_KEYS], "residual")
         body = self.items(self._need(args, "layers", kind), args.value_locs.get("layers", loc), "layers")
         shortcut = args.get("shortcut", "auto")
         where = args.value_locs.get("shortcut", loc)
@@ -424,10 +437,13 @@ class _Loader:
         if shortcut == "projection" and projection is None:
             raise _fail("shortcut: projection needs a projection layer", where)
         post = self.items(args["post"], args.value_locs["post"], "post") if "post" in args else ()
+        residual_args = {"shortcut": Raw(shortcut, where)}
+        if "survival" in args:
+            residual_args["survival"] = _survival(args)
         return Item(
             kind,
             loc,
-            args={"shortcut": Raw(shortcut, where)},
+            args=residual_args,
             layers=body,
             projection=projection,
             post=post,
@@ -468,6 +484,16 @@ def _sources(value: Any, loc: Location) -> tuple[Ref, ...]:
                 where,
             )
     return tuple(out)
+
+
+def _survival(args: YMap) -> Raw:
+    """A residual's `survival` as written: a number in [0, 1] or an expression (checked when evaluated)."""
+    value, where = args["survival"], args.value_locs["survival"]
+    if isinstance(value, str) and expr.is_expression(value):
+        return Raw(value, where)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _fail(f"survival must be a probability in [0, 1] or an expression, got {expr.shown(value)}", where)
+    return Raw(value, where)
 
 
 def _name_pattern(names: str) -> bool:
@@ -692,6 +718,8 @@ def _check_param_name(key: str, loc: Location) -> None:
         raise _fail(f"{key!r} is not a valid name (letters, digits and _)", loc)
     if key in RESERVED:
         raise _fail(f"{key!r} is reserved: it always means the current layer's input ({', '.join(RESERVED)})", loc)
+    if key == COPY:
+        raise _fail(f"{key!r} is reserved: it is the index of the copy in a repeat (0, 1, …)", loc)
 
 
 def _block_params(value: Any, loc: Location, bname: str) -> dict[str, Raw | None]:

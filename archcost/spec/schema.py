@@ -119,6 +119,10 @@ def json_schema() -> dict[str, Any]:
             "layers": items,
             "shortcut": {"enum": list(SHORTCUTS)},
             "projection": {"$ref": "#/$defs/item"},
+            "survival": {
+                "anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, _EXPR],
+                "description": "probability that the body runs in a training step (stochastic depth)",
+            },
             "post": items,
             **common,
         },

@@ -5,6 +5,7 @@
 * :mod:`.build`: an analysis as an ``nn.Module``, one module per leaf layer at its name;
 * :mod:`.verify`: that module profiled with fvcore, every layer's figures against the analysis;
 * :mod:`.measure`: memory measured on the build (saved for backward, the inference peak);
+* :mod:`.train`: the training step counted by FlopCounterMode (forward + backward) against the analysis;
 * :mod:`.support`: install check, devices.
 
 Its results are rendered by :mod:`archcost.report.verify`; nothing here imports report.
@@ -26,6 +27,7 @@ from archcost.torchcheck.measure import (
     verify_memory,
 )
 from archcost.torchcheck.support import INSTALL_HINT, MissingExtraError, require, resolve_device
+from archcost.torchcheck.train import TrainCheck, TrainLayerCheck, verify_train
 from archcost.torchcheck.verify import (
     FIGURES,
     Check,
@@ -50,6 +52,8 @@ __all__ = [
     "PeakMeasurement",
     "SavedMeasurement",
     "TotalsCheck",
+    "TrainCheck",
+    "TrainLayerCheck",
     "VerifyResult",
     "analytic_saved_by_layer",
     "build",
@@ -64,4 +68,5 @@ __all__ = [
     "resolve_device",
     "verify",
     "verify_memory",
+    "verify_train",
 ]
