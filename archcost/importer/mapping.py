@@ -895,12 +895,26 @@ def _slice(mapper: _Mapper, node: fx.Node, source: Data, start: int, stop: int) 
 
 
 def _fn_pad(mapper: _Mapper, node: fx.Node) -> Data:
+    """F.pad with zeros: width and height (`padding`), and channels (`channels`, where the kind has it)."""
     x = mapper.one(node)
     pad = list(_arg(node, 1, "pad"))
     mode, value = _arg(node, 2, "mode", "constant"), _arg(node, 3, "value", 0.0)
-    if x.layout != "map" or mode != "constant" or value not in (0, 0.0, None) or len(pad) not in (2, 4) or min(pad) < 0:
+    if x.layout != "map" or mode != "constant" or value not in (0, 0.0, None) or len(pad) not in (2, 4, 6):
         raise mapper.unmapped(node, "F.pad", f"{mode} {pad} of a {x.layout}")
-    return mapper.emit(node, "zeropad", {"padding": [*pad, 0, 0] if len(pad) == 2 else pad}, (x,), short="pad")
+    if min(pad) < 0:
+        raise mapper.unmapped(node, "F.pad", f"cropping by {pad}")
+    pad += [0] * (6 - len(pad))
+    args: dict[str, Any] = {}
+    if any(pad[:4]):
+        args["padding"] = pad[:4]
+    if any(pad[4:]):
+        kind = layers.lookup("zeropad")
+        if kind is None or kind.arg("channels") is None:
+            raise mapper.unmapped(node, "F.pad", "of channels")
+        args["channels"] = pad[4:]
+    if not args:
+        return x
+    return mapper.emit(node, "zeropad", args, (x,), short="pad")
 
 
 def _fn_conv(mapper: _Mapper, node: fx.Node) -> Data:
