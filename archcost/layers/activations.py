@@ -18,6 +18,7 @@ from archcost.layers.base import (
     ShapeError,
     TorchBuilder,
     prod,
+    saves_input,
 )
 from archcost.units import exact, shape
 
@@ -31,13 +32,8 @@ _NOTE = (
     "last section)."
 )
 
-_INPUT0 = (Saved("input0"),)
 _OUTPUT = (Saved("output"),)
 _ORIGINAL0 = (Saved("original0", what="the input (a copy when run in place)"),)
-
-
-def _saves_input(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
-    return _INPUT0
 
 
 def _saves_output(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
@@ -49,7 +45,7 @@ def _saves_original(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Sav
 
 
 _SAVED_TEXT: dict[SavedRule, str] = {
-    _saves_input: "its input",
+    saves_input: "its input",
     _saves_output: "its output (in place: the same storage as its input)",
     _saves_original: "its input; in place, torch clones the input it overwrites",
 }
@@ -175,7 +171,7 @@ KINDS = (
         flops_rule="2 per element (a comparison and a multiply)",
         note=_NOTE,
         inplace=True,
-        saved=_saves_input,
+        saved=saves_input,
         saved_rule="its input (in place: the result, the same storage)",
         fvcore_rule="0: aten::leaky_relu is not among fvcore's counted operators (listed by unsupported_ops())",
         torch=_leaky_relu_torch,
@@ -231,7 +227,7 @@ KINDS = (
         "x · Φ(x), exact erf form",
         _module("GELU"),
         fvcore_op="aten::gelu",
-        saved=_saves_input,
+        saved=saves_input,
     ),
     Kind(
         "softmax",

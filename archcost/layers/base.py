@@ -277,6 +277,14 @@ def saves_nothing(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved
     return ()
 
 
+_INPUT0 = (Saved("input0"),)
+
+
+def saves_input(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
+    """:data:`SavedRule` of a kind whose backward needs its (first) input: conv-like and most activations."""
+    return _INPUT0
+
+
 def fvcore_zero(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
     """:data:`FvcoreCount` of a kind fvcore does not count (ignored or unsupported)."""
     return 0

@@ -12,10 +12,10 @@ from archcost.layers.base import (
     Cost,
     Example,
     Kind,
-    Saved,
     Shape,
     ShapeError,
     prod,
+    saves_input,
     weights_and_input,
 )
 from archcost.units import exact, shape
@@ -48,10 +48,6 @@ def _infer(ins: tuple[Shape, ...], args: Args) -> Cost:
     return Cost(output=output, params=params, macs=macs, flops=2 * macs + (outputs if bias else 0), explainer=explain)
 
 
-def _saved(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
-    return (Saved("input0"),)
-
-
 def _fvcore(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
     # linear_flop_jit: prod(input shape) · out_features; bias not counted
     return prod(ins[0]) * out[-1]
@@ -77,7 +73,7 @@ LINEAR = Kind(
         "(channels last, as ConvNeXt's pointwise layers) or a 1×1 conv: the same MACs."
     ),
     weighted=True,
-    saved=_saved,
+    saved=saves_input,
     saved_rule="its input",
     fvcore=_fvcore,
     fvcore_rule="MACs: one multiply-add is one flop and the bias is not counted (aten::linear)",

@@ -16,6 +16,7 @@ from archcost.layers.base import (
     Shape,
     ShapeError,
     prod,
+    saves_input,
 )
 from archcost.layers.window import dilated, feature_map, hwc, out_size, pad_totals, spatial_text
 from archcost.units import exact
@@ -160,10 +161,6 @@ def _avgpool(ins: tuple[Shape, ...], args: Args) -> Cost:
     return _with_flops(cost, elems * window, f"FLOPs = {exact(elems)}·{window} (adds and a divide)")
 
 
-def _saves_input(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
-    return (Saved("input0"),)
-
-
 def _avgpool_torch(ins: tuple[Shape, ...], out: Shape, args: Args, inplace: bool) -> nn.Module:
     from torch import nn
 
@@ -177,7 +174,7 @@ AVGPOOL = Kind(
     _avgpool,
     flops_rule="k·k per output element (k·k − 1 adds and a divide)",
     note=_POOL_NOTE,
-    saved=_saves_input,
+    saved=saves_input,
     saved_rule="its input",
     fvcore_rule=_uncounted("aten::avg_pool2d"),
     torch=_avgpool_torch,

@@ -25,11 +25,11 @@ from archcost.layers.base import (
     Cost,
     Example,
     Kind,
-    Saved,
     Shape,
     ShapeError,
     always,
     prod,
+    saves_input,
     ungrouped,
     weights_and_input,
 )
@@ -235,10 +235,6 @@ def _conv_transpose(ins: tuple[Shape, ...], args: Args) -> Cost:
     )
 
 
-def _saves_input(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
-    return (Saved("input0"),)
-
-
 def _conv_transpose_fvcore(ins: tuple[Shape, ...], out: Shape, args: Args) -> int:
     # conv_flop_count, transposed: batch · prod(weight shape (C_in, C_out/groups, k_h, k_w)) · prod(input H, W)
     k = args.pair("kernel")
@@ -287,7 +283,7 @@ CONV_TRANSPOSE = Kind(
         "output is (H_in − 1)·s − 2p + d·(k − 1) + output_padding + 1 per axis. " + _RF_NOTE
     ),
     weighted=True,
-    saved=_saves_input,
+    saved=saves_input,
     saved_rule="its input",
     fvcore=_conv_transpose_fvcore,
     fvcore_rule="MACs, per input position: one multiply-add is one flop, bias not counted (aten::_convolution)",
