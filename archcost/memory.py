@@ -7,12 +7,13 @@ are properties of the layer catalog's entries. Conventions: docs/conventions.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
 from archcost import layers
-from archcost.engine import INPUT, Analysis, LayerResult
+from archcost.engine import INPUT, Analysis
 from archcost.spec import gc_paused
 
 OPTIMIZER_STATES: Final = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
@@ -67,46 +68,6 @@ def _requires_grad(analysis: Analysis) -> dict[str, bool]:
     return grad
 
 
-def _saved_tensors(layer: LayerResult, storage: Mapping[str, str]) -> list[tuple[layers.Saved, str | None]]:
-    """What `layer` saves for backward, each with the storage it lives in (None: a tensor of its own).
-
-    ``original0`` is input 0's storage, or, if the layer overwrote that input in place, a copy
-    (torch clones an input that an in-place operator overwrites but its backward needs).
-    """
-    in_place = storage[layer.name] == storage[layer.inputs[0]]
-    out: list[tuple[layers.Saved, str | None]] = []
-    for saved in layers.KINDS[layer.kind].saved(layer.input_shapes, layer.output_shape, layer.args):
-        if saved.tensor == "extra":
-            out.append((saved, None))
-        elif saved.tensor == "output":
-            out.append((saved, storage[layer.name]))
-        elif saved.tensor == "original0" and in_place:
-            copy = replace(saved, tensor="extra", elements=layers.prod(layer.input_shapes[0]))
-            out.append((copy, None))
-        else:
-            index = int(saved.tensor.removeprefix("input").removeprefix("original"))
-            out.append((saved, storage[layer.inputs[index]]))
-    return out
-
-
-def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
-    """Which storage each tensor lives in, and each storage's last consumer (index), in one pass each.
-
-    A view (flatten, identity, slice; dropout at inference or with p = 0, which returns its input)
-    shares its input's storage. An in-place
-    kind writes into its first input's storage when nothing later reads that input; in
-    training, also only if no earlier layer saved that storage for its backward pass (torch
-    raises at backward when a saved tensor was overwritten): a dropout after a ReLU, which
-    saved its output, makes a new tensor.
-    """
-    storage, storage_last, _ = _walk_storages(analysis, training=training)
-    return storage, storage_last
-
-
-_Saves = dict[str, list[tuple[layers.Saved, str | None]]]
-"""What each layer autograd tracks saves for backward, with the storage of each (:func:`_saved_tensors`)."""
-
-
 def _last_uses(analysis: Analysis) -> dict[str, int]:
     """The index of each tensor's last consumer (the network's output: one past the last layer, it is kept)."""
     last_use: dict[str, int] = {INPUT: -1}
@@ -118,101 +79,154 @@ def _last_uses(analysis: Analysis) -> dict[str, int]:
     return last_use
 
 
-def _walk_storages(
-    analysis: Analysis, *, training: bool, last_use: dict[str, int] | None = None
-) -> tuple[dict[str, str], dict[str, int], _Saves]:
-    """:func:`_storages`, and in training what each tracked layer saves (the pass works it out anyway).
+@dataclass(frozen=True)
+class _Walk:
+    """Everything the memory model reads off the layers, made in one pass (:func:`_walk`)."""
 
-    `last_use` is :func:`_last_uses`, when the caller has it already."""
-    last_use = _last_uses(analysis) if last_use is None else last_use
-    storage = {INPUT: INPUT}
-    storage_last = {INPUT: last_use[INPUT]}
-    grad = _requires_grad(analysis) if training else {}
-    saves: _Saves = {}
+    storage: dict[str, str]
+    """Which storage each tensor lives in at inference (a storage is named by the tensor that made it)."""
+    storage_last: dict[str, int]
+    """Each inference storage's last consumer (index)."""
+    train_storage: dict[str, str]
+    """:attr:`storage` in training."""
+    train_storage_last: dict[str, int]
+    """:attr:`storage_last` in training."""
+    peak: Peak
+    saved_per_sample: int
+    """Elements × bytes per sample autograd keeps for backward (shared storages once)."""
+    saved_fixed: int
+    """Bytes autograd keeps whatever the batch (batch statistics)."""
+    saved_by_layer: dict[str, int]
+    """Per-sample bytes each layer adds to the saved set (a shared storage counts at its first saver)."""
+    transient: int
+    """Elements per sample of the largest gradient pair alive in backward."""
+
+
+def _walk(analysis: Analysis, dtype_bytes: int) -> _Walk:
+    """Storages at inference and in training, the inference peak, what autograd saves, the backward
+    transient: one pass over the layers (after :func:`_last_uses`), for every memory figure.
+
+    Storages. A view (flatten, identity, slice; dropout at inference or with p = 0, which returns
+    its input) shares its input's storage. An in-place kind writes into its first input's storage
+    when nothing later reads that input; in training, also only if no earlier layer saved that
+    storage for its backward pass (torch raises at backward when a saved tensor was overwritten): a
+    dropout after a ReLU, which saved its output, makes a new tensor.
+
+    Peak. Each storage lives until its last consumer; a view that grows its storage grows it. A
+    storage's last consumer only moves later while something still reads it, so when the current
+    layer is a storage's last consumer so far, it is its last consumer: storages are dropped as the
+    walk goes (``ends``: the storages whose last consumer each layer was when it was noted).
+
+    Saved. What a layer autograd tracks (it has parameters or reads a tracked tensor; the input is
+    not tracked) keeps by its kind's rule; ``original0`` is input 0's storage, or a copy when the
+    layer overwrote that input in place (torch clones an input that an in-place operator overwrites
+    but its backward needs).
+    """
+    last_use = _last_uses(analysis)
+    kinds, prod = layers.KINDS, math.prod
+    input_size = prod(analysis.input)
+    sizes = {INPUT: input_size}
+    storage, storage_last = {INPUT: INPUT}, {INPUT: last_use[INPUT]}
+    train_storage, train_last = {INPUT: INPUT}, {INPUT: last_use[INPUT]}
+    ends: dict[int, list[str]] = {max(last_use[INPUT], 0): [INPUT]}
+    alive = {INPUT: input_size}
+    total = input_size
+    peak = Peak(total, INPUT, ((INPUT, total),))
+    grad = {INPUT: False}
     saved_homes: set[str] = set()
-    kinds = layers.KINDS
+    per_sample = fixed = transient = 0
+    by_layer: dict[str, int] = {}
     for i, layer in enumerate(analysis.layers):
-        name = layer.name
-        first = storage[layer.inputs[0]]
+        name, inputs, args, size = layer.name, layer.inputs, layer.args, layer.activations
         kind = kinds[layer.kind]
-        if kind.view(layer.args, training) or (kind.inplace and storage_last[first] == i and first not in saved_homes):
+        used = last_use[name]
+        sizes[name] = size
+        # inference: where the output lives, and the live set after it is made
+        first = storage[inputs[0]]
+        if kind.view(args, False) or (kind.inplace and storage_last[first] == i):
             storage[name] = first
-            storage_last[first] = max(storage_last[first], last_use[name])
+            if used > storage_last[first]:
+                storage_last[first] = used
+                ends.setdefault(used, []).append(first)
+            if size > alive.get(first, 0):  # a view that grows
+                total += size - alive.get(first, 0)
+                alive[first] = size
         else:
             storage[name] = name
-            storage_last[name] = last_use[name]
-        if training and grad[name]:
-            saves[name] = saved = _saved_tensors(layer, storage)
-            saved_homes.update(home for _, home in saved if home is not None)
-    return storage, storage_last, saves
+            storage_last[name] = used
+            ends.setdefault(used, []).append(name)
+            total += size
+            alive[name] = size
+        if total > peak.elements:
+            peak = Peak(total, name, tuple(alive.items()))
+        for home in ends.pop(i, ()):
+            if storage_last[home] <= i:
+                total -= alive.pop(home, 0)
+        # training: where the output lives, and what autograd keeps for backward
+        first = train_storage[inputs[0]]
+        if kind.view(args, True) or (kind.inplace and train_last[first] == i and first not in saved_homes):
+            train_storage[name] = first
+            train_last[first] = max(train_last[first], used)
+        else:
+            train_storage[name] = name
+            train_last[name] = used
+        tracked = grad[name] = layer.params > 0 or (
+            grad[inputs[0]] if len(inputs) == 1 else any(grad[n] for n in inputs)
+        )
+        share = 0
+        if tracked:
+            in_place = train_storage[name] == first
+            for saved in kind.saved(layer.input_shapes, layer.output_shape, args):
+                tensor = saved.tensor
+                if tensor == "output":
+                    home = train_storage[name]
+                elif tensor == "extra" or (tensor == "original0" and in_place):
+                    elements = saved.elements if tensor == "extra" else prod(layer.input_shapes[0])
+                    nbytes = elements * (saved.bytes_per_element or dtype_bytes)
+                    if saved.per_sample:
+                        per_sample += nbytes
+                        share += nbytes
+                    else:
+                        fixed += nbytes
+                    continue
+                else:
+                    home = train_storage[inputs[int(tensor.removeprefix("input").removeprefix("original"))]]
+                if home not in saved_homes:
+                    saved_homes.add(home)
+                    nbytes = sizes[home] * dtype_bytes
+                    per_sample += nbytes
+                    share += nbytes
+        by_layer[name] = share
+        shapes = layer.input_shapes
+        pair = size + (prod(shapes[0]) if len(shapes) == 1 else sum(map(prod, shapes)))
+        transient = max(transient, pair)
+    return _Walk(storage, storage_last, train_storage, train_last, peak, per_sample, fixed, by_layer, transient)
 
 
-def peak_inference(analysis: Analysis, *, last_use: dict[str, int] | None = None) -> Peak:
-    """Walk the layers in order, keeping each tensor until its last consumer; the largest live set.
-
-    `last_use` is :func:`_last_uses`, when the caller has it already."""
-    storage, storage_last, _ = _walk_storages(analysis, training=False, last_use=last_use)
-    ends: dict[int, list[str]] = {}  # the storages whose last consumer each layer is
-    for home, last in storage_last.items():
-        ends.setdefault(max(last, 0), []).append(home)
-    total = layers.prod(analysis.input)
-    alive: dict[str, int] = {INPUT: total}
-    best = Peak(total, INPUT, ((INPUT, total),))
-    for i, layer in enumerate(analysis.layers):
-        home = storage[layer.name]
-        size = layer.activations
-        if home == layer.name or size > alive[home]:  # a new tensor, or a view that grows
-            total += size - alive.get(home, 0)
-            alive[home] = size
-        if total > best.elements:
-            best = Peak(total, layer.name, tuple(alive.items()))
-        for name in ends.get(i, ()):
-            total -= alive.pop(name, 0)
-    return best
+def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
+    """Which storage each tensor lives in, and each storage's last consumer (index); see :func:`_walk`."""
+    walk = _walk(analysis, 1)
+    return (walk.train_storage, walk.train_storage_last) if training else (walk.storage, walk.storage_last)
 
 
-def saved_for_backward(
-    analysis: Analysis, dtype_bytes: int, *, last_use: dict[str, int] | None = None
-) -> tuple[int, int, dict[str, int]]:
+def peak_inference(analysis: Analysis) -> Peak:
+    """The largest set of live activations at inference, per sample, walking the layers in order."""
+    return _walk(analysis, 1).peak
+
+
+def saved_for_backward(analysis: Analysis, dtype_bytes: int) -> tuple[int, int, dict[str, int]]:
     """Bytes per sample and bytes independent of the batch that autograd keeps, and each layer's share.
 
     Activations saved by several layers (a conv's input that a ReLU saved as its output) count once.
     A layer autograd does not track (before the first weighted layer) saves nothing.
     """
-    with gc_paused():  # what each layer saves lives until the sum is made: collections took 1/6 at 100k layers
-        return _saved_for_backward(analysis, dtype_bytes, last_use)
-
-
-def _saved_for_backward(
-    analysis: Analysis, dtype_bytes: int, last_use: dict[str, int] | None
-) -> tuple[int, int, dict[str, int]]:
-    _, _, saves = _walk_storages(analysis, training=True, last_use=last_use)
-    sizes = {INPUT: layers.prod(analysis.input), **{r.name: r.activations for r in analysis.layers}}
-    seen: set[str] = set()
-    per_sample = fixed = 0
-    by_layer: dict[str, int] = {}
-    for layer in analysis.layers:
-        share = 0
-        for saved, home in saves.get(layer.name, ()):
-            if home is None:
-                size = saved.elements * (saved.bytes_per_element or dtype_bytes)
-                if saved.per_sample:
-                    per_sample += size
-                    share += size
-                else:
-                    fixed += size
-            elif home not in seen:
-                seen.add(home)
-                size = sizes[home] * dtype_bytes
-                per_sample += size
-                share += size
-        by_layer[layer.name] = share
-    return per_sample, fixed, by_layer
+    walk = _walk(analysis, dtype_bytes)
+    return walk.saved_per_sample, walk.saved_fixed, walk.saved_by_layer
 
 
 def backward_transient(analysis: Analysis) -> int:
     """Elements per sample of the largest gradient pair alive in backward: a layer's output and input grads."""
-    return max(r.activations + sum(layers.prod(s) for s in r.input_shapes) for r in analysis.layers)
+    return _walk(analysis, 1).transient
 
 
 def memory(analysis: Analysis, optimizer: str = "adam") -> Memory:
@@ -221,14 +235,13 @@ def memory(analysis: Analysis, optimizer: str = "adam") -> Memory:
 
     size, batch, totals = DTYPE_BYTES[analysis.dtype], analysis.batch, analysis.totals
     with gc_paused():  # (everything made here but the result is dropped at the end)
-        last_use = _last_uses(analysis)
-        peak = peak_inference(analysis, last_use=last_use)
-        per_sample, fixed, by_layer = saved_for_backward(analysis, size, last_use=last_use)
+        walk = _walk(analysis, size)
+    peak, per_sample, fixed, by_layer = walk.peak, walk.saved_per_sample, walk.saved_fixed, walk.saved_by_layer
     params = totals.params * size
     gradients = params
     states = OPTIMIZER_STATES[optimizer] * params
     saved = per_sample * batch + fixed
-    transient = backward_transient(analysis) * batch * size
+    transient = walk.transient * batch * size
     buffers = totals.buffers * size
     return Memory(
         batch=batch,

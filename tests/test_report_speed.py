@@ -1,9 +1,10 @@
-"""The fast paths of report.py: no rich on import, and JSON written by json's C encoder, one layer a line."""
+"""The fast paths of report.py: no rich on import, and JSON one layer a line, by orjson or json's C encoder alike."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -72,6 +73,60 @@ def test_json_layout_is_one_layer_a_line() -> None:
     assert '  "totals": {' in lines and '  "layers": [' in lines and '  "groups": [' in lines
     entries = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("    {")]
     assert [e["name"] for e in entries] == [layer.name for layer in a.layers] + [r.name for r in report.rows(a, 1)]
+
+
+def _without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON writer as it runs where orjson refuses the data: json's C encoder, item by item."""
+    monkeypatch.setattr(writers, "_items_at_once", lambda items, inner: None)
+
+
+def _renamed(a: Analysis, odd: list[str]) -> Analysis:
+    """`a` with its layers renamed after `odd` (kinds come from the catalog: only names are user text)."""
+    renamed = {layer.name: odd[i % len(odd)] + str(i) for i, layer in enumerate(a.layers)}
+    layers = tuple(
+        replace(layer, name=renamed[layer.name], inputs=tuple(renamed.get(n, n) for n in layer.inputs))
+        for layer in a.layers
+    )
+    return replace(a, layers=layers)
+
+
+_ODD_NAMES = ['a"b', "}, {", "\\", "tab\there", "line\nbreak", "é", "日本", "\u2028", "😀", "x\x00y", "\x7f", "\x1f"]
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "nasnet_a_mobile"])
+def test_both_json_paths_write_the_same_text(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson's text and json's C encoder's are the same, byte for byte (the data holds no float)."""
+    for a in (_analysis(name), _renamed(_analysis(name), _ODD_NAMES)):
+        mem = memory.memory(a)
+        fast = report.render_text(a, "json", 2, mem, None)
+        assert fast.isascii()
+        with monkeypatch.context() as patched:
+            _without_orjson(patched)
+            assert report.render_text(a, "json", 2, mem, None) == fast
+
+
+def test_what_orjson_refuses_the_c_encoder_writes() -> None:
+    """An integer past 64 bits, a lone surrogate, a key that is not text: the same JSON through the other path."""
+    for items in ([{"a": 2**64}], [{"a": 1}, {"b": "\ud800"}], [{1: "x"}], [{"n": -(2**63) - 1}]):
+        assert writers._items_at_once(items, "\n") is None
+        assert json.loads(writers.dumps({"items": items})) == json.loads(json.dumps({"items": items}))
+
+
+def test_a_string_holding_the_line_marker_stays_a_string() -> None:
+    """The marker is new in every process; an array item equal to it anyway makes the writer take the other path."""
+    items = [{"x": ["a", writers._LINE, "b"]}, {"s": f',"{writers._LINE}",'}, {"t": [writers._LINE]}]
+    assert writers._items_at_once(items, "\n") is None
+    text = writers.dumps({"items": items})
+    assert json.loads(text) == {"items": items}
+    assert len(text.splitlines()) == 4 + len(items)  # {, "items": [, one line each, ], }
+
+
+def test_floats_are_the_same_numbers_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [{"f": v} for v in (0.1, 1e-05, 1e16, 2.5, -0.0, 1 / 3, 5e-324, 1.7976931348623157e308, math.nan)]
+    fast = json.loads(writers.dumps({"items": items}))
+    _without_orjson(monkeypatch)
+    assert json.loads(writers.dumps({"items": items})) == fast
+    assert fast["items"][-1] == {"f": None} and fast["items"][1] == {"f": 1e-05}
 
 
 @pytest.mark.parametrize(

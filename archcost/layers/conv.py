@@ -16,6 +16,7 @@ from archcost.layers.base import (
     Shape,
     ShapeError,
     prod,
+    saves_input,
     ungrouped,
     weights_and_input,
 )
@@ -65,15 +66,17 @@ def _infer(ins: tuple[Shape, ...], args: Args) -> Cost:
 
 def _odd_same_padding(args: Args) -> Shape | None:
     """The odd row/column torch adds (bottom, right) before a 'same' convolution, or None if there is none."""
+    if args["padding"] != "same":
+        return None
     k, d = args.pair("kernel"), args.pair("dilation")
     extra = tuple(dd * (kk - 1) % 2 for kk, dd in zip(k, d, strict=True))
-    return extra if args["padding"] == "same" and any(extra) else None
+    return extra if any(extra) else None
 
 
 def _saved(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
     extra = _odd_same_padding(args)
     if extra is None:
-        return (Saved("input0"),)
+        return saves_input(ins, out, args)
     c, h, w = ins[0]
     return (Saved("extra", c * (h + extra[0]) * (w + extra[1]), what="the input padded by the odd row/column"),)
 

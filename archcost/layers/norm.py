@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from archcost.layers.base import Arg, Args, ArgType, Cost, Example, Kind, Saved, Shape, ShapeError, prod
@@ -28,7 +29,11 @@ def _batchnorm(ins: tuple[Shape, ...], args: Args) -> Cost:
 
 
 def _batchnorm_saved(ins: tuple[Shape, ...], out: Shape, args: Args) -> tuple[Saved, ...]:
-    c = ins[0][0]
+    return _batch_statistics(ins[0][0])
+
+
+@cache  # one tuple per channel count: a network repeats a few widths over thousands of layers
+def _batch_statistics(c: int) -> tuple[Saved, ...]:
     return (Saved("input0"), Saved("extra", 2 * c, 4, per_sample=False, what="batch mean and inverse std (fp32)"))
 
 
