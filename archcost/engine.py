@@ -5,7 +5,7 @@ propagates shapes, costs and receptive fields in one pass, in execution order.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple, NoReturn
 
@@ -227,6 +227,10 @@ class _Expander:
         self.max_steps = limits.max_steps  # (read once per step: a property would compute it each time)
         self.name_chars = 0
         self.max_name_chars = limits.max_name_chars
+        self.templates: dict[int, tuple[Item, _Template | None]] = {}
+        """Each leaf item's :data:`_Template`, by the item's id (the item is kept, so its id stays its own)."""
+        self.costs: dict[Hashable, tuple[Args, layers.Cost]] = {}
+        """The arguments and costs of each layer key seen (:meth:`record`)."""
         self.survival = 1.0
         """The survival probability of the layers being recorded (residual bodies multiply it)."""
         self.whole: Pair = (1, 1)
@@ -508,32 +512,68 @@ class _Expander:
             self.depth -= 1
 
     def leaf(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> _Tensor:
+        kept = self.templates.get(id(item))
+        if kept is None or kept[0] is not item:
+            kept = self.templates[id(item)] = (item, _template(item))
+        template = kept[1]
+        if template is None:  # a literal argument is wrong: the plain loop reports the first error in order
+            return self.record(item.kind, [tensor], self.arguments(item, tensor, local, path), path, item.loc)
+        fixed, given = template
+        if not given:
+            return self.record(item.kind, [tensor], fixed, path, item.loc, (id(item), tensor.shape))
+        values = dict(fixed)
+        scope = self.scope(local, tensor)
+        for arg, raw in given:
+            values[arg.name] = self.argument(item, arg, raw, scope, path)
+        found = tuple(values[arg.name] for arg, _ in given)
+        key = (id(item), tensor.shape, found, tuple(map(type, found)))
+        return self.record(item.kind, [tensor], values, path, item.loc, key)
+
+    def arguments(self, item: Item, tensor: _Tensor, local: Mapping[str, expr.Value], path: str) -> dict[str, Any]:
+        """`item`'s arguments in normal form, in the kind's order; SpecError at the first that is wrong."""
         kind = layers.KINDS[item.kind]
         scope: dict[str, expr.Value] | None = None  # built for the first argument that is an expression
         values: dict[str, Any] = {}
         for arg in kind.args:
             raw = item.args.get(arg.name)
-            try:
-                if raw is None:
-                    value = arg.normal_default
-                else:
-                    value = raw.value
-                    if isinstance(value, list) or (isinstance(value, str) and expr.is_expression(value)):
-                        scope = self.scope(local, tensor) if scope is None else scope
-                        value = self.value(raw, scope, path)
-                    value = layers.coerce(arg, value)
-            except ValueError as exc:
-                loc = raw.loc if raw is not None else item.loc
-                raise SpecError(f"{item.kind}: {exc}", _placed(loc, path)) from None
-            if raw is not None and _too_large(value):
-                raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _placed(raw.loc, path))
-            values[arg.name] = value
-        return self.record(item.kind, [tensor], values, path, item.loc)
+            if raw is None:
+                try:
+                    values[arg.name] = arg.normal_default
+                except ValueError as exc:
+                    raise SpecError(f"{item.kind}: {exc}", _placed(item.loc, path)) from None
+                continue
+            scope = self.scope(local, tensor) if scope is None and _is_given(raw) else scope
+            values[arg.name] = self.argument(item, arg, raw, scope, path)
+        return values
+
+    def argument(self, item: Item, arg: layers.Arg, raw: Raw, scope: Mapping[str, expr.Value] | None, path: str) -> Any:
+        """One argument given in the spec, in normal form (an expression evaluated in `scope`)."""
+        try:
+            value = raw.value
+            if scope is not None and _is_given(raw):
+                value = self.value(raw, scope, path)
+            value = layers.coerce(arg, value)
+        except ValueError as exc:
+            raise SpecError(f"{item.kind}: {exc}", _placed(raw.loc, path)) from None
+        if _too_large(value):
+            raise SpecError(f"{item.kind}: {arg.name} is larger than {_LARGEST}", _placed(raw.loc, path))
+        return value
 
     def merge(self, kind: str, ins: list[_Tensor], name: str, path: str, loc: Location) -> _Tensor:
-        return self.record(kind, ins, {}, _join(path, name), loc)
+        key = (kind, tuple(i.shape for i in ins))
+        return self.record(kind, ins, {}, _join(path, name), loc, key)
 
-    def record(self, kind_name: str, ins: list[_Tensor], values: dict[str, Any], path: str, loc: Location) -> _Tensor:
+    def record(
+        self,
+        kind_name: str,
+        ins: list[_Tensor],
+        values: dict[str, Any],
+        path: str,
+        loc: Location,
+        key: Hashable | None = None,
+    ) -> _Tensor:
+        """Add one leaf layer. `key` names its arguments and input shapes: a layer with a key seen
+        before shares that layer's arguments and costs (the kind's rule is a pure function of them)."""
         if len(self.layers) >= self.limits.max_layers:
             raise SpecError(f"the spec expands to more than {self.limits.max_layers:,} layers", _placed(loc, path))
         self.name_chars += len(path)
@@ -543,23 +583,20 @@ class _Expander:
                 " shorten the names of repeated layers and blocks",
                 _placed(loc, _short_path(path)),
             )
-        kind = layers.KINDS[kind_name]
         inputs: tuple[str, ...]
         shapes: tuple[Shape, ...]
         if len(ins) == 1:
             inputs, shapes = (ins[0].producer,), (ins[0].shape,)
         else:
             inputs, shapes = tuple(i.producer for i in ins), tuple(i.shape for i in ins)
-        try:
-            args = Args(values)
-            cost = kind.infer(shapes, args)
-        except layers.ShapeError as exc:
-            raise SpecError(f"{kind_name}: {exc}", _placed(loc, path)) from None
+        known = None if key is None else self.costs.get(key)
+        if known is None:
+            known = self.cost(kind_name, shapes, values, path, loc)
+            if key is not None:
+                self.costs[key] = known
+        args, cost = known
         output = cost.output
-        if min(output, default=1) <= 0:
-            raise SpecError(f"{kind_name}: the output {_shape(output)} has a size ≤ 0", _placed(loc, path))
         rf, jump = _receptive_field(ins, cost, self.whole)
-        activations = math.prod(output)
         # by position, in LayerResult's field order: 2.5 times quicker than by keyword, once per layer
         layer = LayerResult(
             path,
@@ -571,7 +608,7 @@ class _Expander:
             cost.buffers,
             cost.macs,
             cost.flops,
-            activations,
+            math.prod(output),
             rf,
             jump,
             args,
@@ -580,6 +617,53 @@ class _Expander:
         )
         self.layers.append(layer)
         return _Tensor(path, output, rf, jump)
+
+    def cost(
+        self, kind_name: str, shapes: tuple[Shape, ...], values: dict[str, Any], path: str, loc: Location
+    ) -> tuple[Args, layers.Cost]:
+        """The kind's rule on `shapes` and `values`; SpecError at `loc` for what it refuses."""
+        try:
+            args = Args(values)
+            cost = layers.KINDS[kind_name].infer(shapes, args)
+        except layers.ShapeError as exc:
+            raise SpecError(f"{kind_name}: {exc}", _placed(loc, path)) from None
+        if min(cost.output, default=1) <= 0:
+            raise SpecError(f"{kind_name}: the output {_shape(cost.output)} has a size ≤ 0", _placed(loc, path))
+        return args, cost
+
+
+def _is_given(raw: Raw) -> bool:
+    """Whether an argument's value is worked out per layer: an expression, or a list (of expressions)."""
+    value = raw.value
+    return isinstance(value, list) or (isinstance(value, str) and expr.is_expression(value))
+
+
+_Template = tuple[dict[str, Any], tuple[tuple[layers.Arg, Raw], ...]]
+"""A leaf item's arguments: those fixed in the spec (defaults and literals) in normal form, in the
+kind's order, and those worked out per layer (expressions, lists), with their raw values."""
+
+
+def _template(item: Item) -> _Template | None:
+    """`item`'s :data:`_Template`, made once per item; None if a fixed argument is wrong (the
+    plain loop, :meth:`_Expander.arguments`, then says which, at its place and in order)."""
+    fixed: dict[str, Any] = {}
+    given: list[tuple[layers.Arg, Raw]] = []
+    for arg in layers.KINDS[item.kind].args:
+        raw = item.args.get(arg.name)
+        try:
+            if raw is None:
+                fixed[arg.name] = arg.normal_default
+            elif _is_given(raw):
+                fixed[arg.name] = None  # (a place in the kind's order, filled per layer)
+                given.append((arg, raw))
+            else:
+                value = layers.coerce(arg, raw.value)
+                if _too_large(value):
+                    return None
+                fixed[arg.name] = value
+        except ValueError:
+            return None
+    return fixed, tuple(given)
 
 
 def _receptive_field(ins: list[_Tensor], cost: layers.Cost, whole: Pair) -> tuple[Pair, Pair]:
