@@ -7,6 +7,7 @@ element-wise work), activations (output elements per sample), memory in bytes at
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from archcost import layers, training, units
@@ -419,15 +420,18 @@ def _layer_dicts(analysis: Analysis, mem: Memory | None, train: Training | None 
     """Each leaf layer's entry in the JSON: its columns and the extras (with `train`, its survival and
     expected training-step MACs)."""
     saved = mem.saved_by_layer if mem else {}
-    columns = [*layer_columns(analysis, saved=False), *_JSON_EXTRAS]
-    entries = writers.json_rows(columns, analysis.layers)
-    step = training.expected_steps(train) if train else {}
-    for entry, layer in zip(entries, analysis.layers, strict=True):
-        entry["saved_bytes"] = saved.get(entry["name"], 0)
-        if train is not None:
-            entry["survival"] = layer.survival
-            entry["train_step_macs"] = step[layer.name]
-    return entries
+    columns = [
+        *layer_columns(analysis, saved=False),
+        *_JSON_EXTRAS,
+        col.size("saved_bytes", "saved mem", lambda r: saved.get(r.name, 0)),
+    ]
+    if train is not None:
+        step = training.expected_steps(train)
+        columns += [
+            Column("survival", "survival", attrgetter("survival"), col.text_cell),
+            col.count("train_step_macs", "step MACs", lambda r: step[r.name]),
+        ]
+    return writers.json_rows(columns, analysis.layers)
 
 
 def _training_dict(train: Training) -> dict[str, Any]:

@@ -4,7 +4,8 @@ One CSV writer (the csv module's quoting), one Markdown writer (escapes ``|``, b
 breaks in any cell), one JSON writer (one key a line, one array item a line; arrays of objects by
 orjson in one call, the rest and whatever orjson refuses by json's C encoder, the same text either
 way; non-finite floats become null and integers past Python's 4,300-digit ``str()`` limit are
-written digit for digit, so the text is always valid JSON, and ASCII). Each writer makes one pass over the rows: its time is linear in their number.
+written digit for digit, so the text is always valid JSON, and ASCII). Each writer makes one pass
+over the rows: its time is linear in their number.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def _text(value: Any) -> str:
 
 
 def dumps(value: Any) -> str:
-    """`value` as JSON a person can read (see :func:`_layout`): arrays of objects by orjson, the rest by json's C encoder.
+    """`value` as JSON a person can read (:func:`_layout`): arrays of objects by orjson, the rest by json's C encoder.
 
     Always valid JSON: a float that is not finite is written null; an integer past Python's
     4,300-digit ``str()`` limit is written with all its digits.
