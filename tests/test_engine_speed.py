@@ -1,4 +1,4 @@
-"""What the speed work on the engine (issue 8) must keep: explanations rendered on demand are the
+"""What the speed work on the engine (issues 8 and 15) must keep: explanations rendered on demand are the
 texts the kinds' rules give, compiled expressions behave as the tree walk did (values, errors,
 short-circuits), and the memory figures are those of the straightforward walk.
 
@@ -34,6 +34,39 @@ def test_explanation_is_the_kinds_text_on_demand() -> None:
 def test_every_layer_explains_itself(name: str) -> None:
     for layer in engine.analyze(spec.load(name)).layers:
         assert isinstance(layer.explain, str) and layer.explain and "\n" not in layer.explain
+
+
+@pytest.mark.parametrize("name", spec.bundled_names())
+def test_every_layer_has_its_own_kinds_figures(name: str) -> None:
+    """Layers with the same item, input shapes and arguments share one worked-out cost: each layer's
+    figures are still the kind's rule on its own inputs and arguments."""
+    for layer in engine.analyze(spec.load(name)).layers:
+        cost = layers.KINDS[layer.kind].infer(layer.input_shapes, layers.Args(layer.args))
+        assert (layer.output_shape, layer.params, layer.buffers, layer.macs, layer.flops) == (
+            cost.output,
+            cost.params,
+            cost.buffers,
+            cost.macs,
+            cost.flops,
+        ), layer.name
+
+
+def test_copies_differ_by_their_arguments_shapes_and_types() -> None:
+    """The shared cost is keyed by the item, the input shapes and each worked-out argument with its type."""
+    text = (
+        "archcost: 1\nname: copies\ninput: [4, 8, 8]\nlayers:\n"
+        "  - conv: {name: widen, out: $(8 * (copy + 1)), kernel: 3, padding: 1, repeat: 3}\n"
+        "  - conv: {name: same, out: 8, kernel: 1, repeat: 2}\n"
+        "  - batchnorm: {name: bn, eps: $(1 if copy == 0 else 1.0), repeat: 2}\n"
+    )
+    a = engine.analyze(spec.load_text(text, "copies.yaml"))
+    widen = [layer for layer in a.layers if layer.name.startswith("widen")]
+    assert [layer.output_shape[0] for layer in widen] == [8, 16, 24]
+    assert [layer.params for layer in widen] == [3 * 3 * 4 * 8 + 8, 3 * 3 * 8 * 16 + 16, 3 * 3 * 16 * 24 + 24]
+    same = [layer for layer in a.layers if layer.name.startswith("same")]
+    assert [layer.params for layer in same] == [24 * 8 + 8, 8 * 8 + 8]  # the same item on 24, then 8 channels
+    bn = [layer.args["eps"] for layer in a.layers if layer.name.startswith("bn")]
+    assert bn == [1, 1.0] and [type(v) for v in bn] == [int, float]
 
 
 def test_cost_explain_is_a_string() -> None:

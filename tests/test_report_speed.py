@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from archcost import engine, memory, report, spec
+from archcost import engine, memory, report, spec, training
 from archcost.engine import Analysis
 from archcost.report import show, writers
 from archcost.report.columns import Style
@@ -186,10 +187,26 @@ def _drawn(renderable: object, width: int = 250) -> str:
     ids=["lenet5", "resnet50-depth1-exact-train", "densenet121-depth2", "compare-multiline-wide-chars"],
 )
 def test_the_table_drawn_in_one_pass_is_richs(make: Any) -> None:
-    """The one-pass drawing (used when the columns fit) prints what rich's Table prints for the same cells."""
+    """The one-pass drawing (used when the columns fit) prints what rich's Table prints for the same cells,
+    and :func:`report.draw` (no cropping pass) prints what rich's print does, whether the table fits or not."""
     table = make()
     assert table.widths() and sum(table.widths()) + 3 * len(table.widths()) + 1 <= 250  # the fast path
     assert _drawn(table) == _drawn(table.rich_table())
+    for width in (250, 60, 1):
+        out = io.StringIO()
+        report.draw(Console(file=out, width=width), make())
+        assert out.getvalue() == _drawn(make(), width)
+
+
+@pytest.mark.parametrize("depth", [None, 1])
+def test_a_columns_cells_at_once_are_its_cells_one_by_one(depth: int | None) -> None:
+    a = _analysis("efficientnet_b0")
+    mem, steps = memory.memory(a), training.training(a)
+    columns = show.layer_columns(a, step=True)
+    rows = report.rows(a, depth, mem.saved_by_layer, training.expected_steps(steps))
+    for style in Style:
+        for column in columns:
+            assert column.cells(rows, style) == [column.text(row, style) for row in rows], (column.key, style)
 
 
 def test_a_big_table_is_drawn_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,7 +31,7 @@ def list_(format_: FormatOption = "table") -> None:
 
     entries = catalog_entries()
     if format_ == "table":
-        console().print(report.catalog_table(entries))
+        report.draw(console(), report.catalog_table(entries))
     else:
         write(report.catalog_text(entries, format_))
 
@@ -137,7 +137,7 @@ def check(
         rows = paper_check.check_spec(loaded, _analyzer(loaded))
         all_rows += rows
         if out is not None:
-            out.print(report.check_table(loaded.title, rows))
+            report.draw(out, report.check_table(loaded.title, rows))
     failed = [r for r in all_rows if r.failed]
     if format_ == "json":
         write(report.check_json(all_rows))

@@ -83,7 +83,7 @@ def compare(
             rows.append(report.CompareRow(label, analysis, acc.get("top1_error"), acc.get("top5_error")))
     if format_ == "table":
         out = console()
-        out.print(report.compare_table(rows))
+        report.draw(out, report.compare_table(rows))
         for line in report.compare_notes(rows):
             out.print(line, highlight=False, soft_wrap=True)
     else:
@@ -131,6 +131,6 @@ def scale(
             analyses[step.phi] = engine.analyze(loaded, overrides=step.settings)
     rows = [report.ScaleRow(step, analyses[step.phi]) for step in steps]
     if format_ == "table":
-        console().print(report.scale_table(rows, alpha, beta, gamma))
+        report.draw(console(), report.scale_table(rows, alpha, beta, gamma))
     else:
         write(report.scale_text(rows, format_, alpha, beta, gamma))

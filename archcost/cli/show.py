@@ -176,7 +176,7 @@ def show(
             echo(line)
     elif format_ == "table":
         out = console()
-        out.print(report.table(analysis, depth, exact=exact, mem=mem if train else None, train=steps))
+        report.draw(out, report.table(analysis, depth, exact=exact, mem=mem if train else None, train=steps))
         for line in report.summary(analysis, mem, train=train, fit=fits, steps=steps):
             out.print(line, highlight=False, soft_wrap=True)
     else:

@@ -70,7 +70,7 @@ def verify(
     from rich.console import Console
     from rich.markup import escape
 
-    from archcost import spec, torchcheck  # torchcheck imports torch and fvcore only when verify runs
+    from archcost import report, spec, torchcheck  # torchcheck imports torch and fvcore only when verify runs
     from archcost.report import verify as verify_report
 
     refs = list(dict.fromkeys([*(spec.bundled_names() if all_ else []), *(specs or [])]))  # each once
@@ -100,7 +100,7 @@ def verify(
         results.append(result)
         if table:
             if result.mismatches or (all_rows and result.layers):
-                out.print(verify_report.table(result, all_rows=all_rows))
+                report.draw(out, verify_report.table(result, all_rows=all_rows))
             if result.failure is None:
                 out.print(verify_report.unsupported_line(result), highlight=False, soft_wrap=True)
             out.print(verify_report.verdict(result), highlight=False, soft_wrap=True)

@@ -34,6 +34,7 @@ from archcost.report.show import (
     to_markdown,
     variant,
 )
+from archcost.report.terminal import draw
 
 __all__ = [
     "FORMATS",
@@ -54,6 +55,7 @@ __all__ = [
     "compare_notes",
     "compare_table",
     "compare_text",
+    "draw",
     "explain",
     "gallery",
     "label",

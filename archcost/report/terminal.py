@@ -56,10 +56,12 @@ class TerminalTable:
     footer: list[str] | None = None
     caption: str | None = None
     sections: set[int] = field(default_factory=set)
+    _widths: tuple[list[int], int] | None = field(default=None, init=False, repr=False, compare=False)
     """Row indices before which a separating rule is drawn (a new family in ``archcost list``)."""
 
     def add_row(self, *cells: str | Cell) -> None:
         self.rows.append([c if isinstance(c, Cell) else Cell.of(clean(c)) for c in cells])
+        self._widths = None
 
     def add_section(self) -> None:
         self.sections.add(len(self.rows))
@@ -70,17 +72,26 @@ class TerminalTable:
         """Each column's width: its widest line of header, cells and footer, in terminal cells."""
         widths = [_width(h) for h in (*self.headers, *(self.footer or ()))]
         widths = [max(widths[i :: len(self.headers)]) for i in range(len(self.headers))]
-        for row in self.rows:
-            for i, cell in enumerate(row):
-                widths[i] = max(widths[i], cell.width)
+        for i, column in enumerate(zip(*self.rows, strict=True)):  # each distinct cell measured once
+            widths[i] = max(widths[i], *(cell.width for cell in set(column)))
         return widths
 
+    def _measured(self) -> tuple[list[int], int]:
+        """:meth:`widths` and the whole table's width, measured once (drawing and :meth:`fits` ask)."""
+        if self._widths is None:
+            widths = self.widths()
+            self._widths = (widths, sum(widths) + 3 * len(widths) + 1)
+        return self._widths
+
+    def fits(self, options: ConsoleOptions) -> bool:
+        """Whether the table is drawn line by line (its lines then fit `options`' width), not by rich's Table."""
+        return not options.ascii_only and self._measured()[1] <= options.max_width
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        widths = self.widths()
-        total = sum(widths) + 3 * len(widths) + 1
-        if total > options.max_width or options.ascii_only:  # rich folds, or draws its ASCII box
+        if not self.fits(options):  # rich folds, or draws its ASCII box
             yield self.rich_table()
             return
+        widths, total = self._measured()
         yield from self._draw(console, options, widths, total)
 
     def _draw(self, console: Console, options: ConsoleOptions, widths: list[int], total: int) -> Iterator[Any]:
@@ -96,11 +107,13 @@ class TerminalTable:
         yield from _row_segments([Cell.of(h, "bold") for h in self.headers], widths, self.justify, "┃", bold)
         yield Segment(_rule("┡", "━", "╇", "┩", widths) + "\n")
         styles: dict[str, RichStyle] = {}
+        fancy = {cell for cell in set().union(*self.rows) if cell.style or "\n" in cell.text}
+        lines = _plain_lines(self.rows, widths, self.justify)
         for index, row in enumerate(self.rows):
             if index in self.sections and index:
                 yield Segment(_rule("├", "─", "┼", "┤", widths) + "\n")
-            if not any(cell.style or "\n" in cell.text for cell in row):
-                yield Segment(_plain_line(row, widths, self.justify))
+            if not fancy or fancy.isdisjoint(row):
+                yield Segment(lines[index])
                 continue
             for cell in row:
                 if cell.style and cell.style not in styles:
@@ -153,21 +166,20 @@ def _width(value: str) -> int:
     return max(map(cell_len, value.split("\n")))
 
 
-def _pad(value: str, width: int, justify: Align) -> str:
-    gap = width - _width(value)
+def _pad(value: str, width: int, justify: Align, measured: int | None = None) -> str:
+    """`value` padded to `width` terminal cells on the side `justify` leaves (`measured`: its width, if known)."""
+    gap = width - (_width(value) if measured is None else measured)
     return value + " " * gap if justify == "left" else " " * gap + value
 
 
-def _plain_line(row: Sequence[Cell], widths: Sequence[int], justify: Sequence[Align]) -> str:
-    """A row of one-line cells without styles: one string."""
-    return (
-        "│ "
-        + " │ ".join(
-            c.text + " " * (w - c.width) if j == "left" else " " * (w - c.width) + c.text
-            for c, w, j in zip(row, widths, justify, strict=True)
-        )
-        + " │\n"
-    )
+def _plain_lines(rows: Sequence[Sequence[Cell]], widths: Sequence[int], justify: Sequence[Align]) -> list[str]:
+    """Each row drawn as one-line cells without styles, a string each (a row with styles is drawn
+    again by :func:`_row_segments`); a column's distinct cells are padded once."""
+    columns: list[list[str]] = []
+    for column, width, side in zip(zip(*rows, strict=True), widths, justify, strict=False):
+        padded = {cell: _pad(cell.text, width, side, cell.width) for cell in set(column)}
+        columns.append(list(map(padded.__getitem__, column)))
+    return ["│ " + " │ ".join(cells) + " │\n" for cells in zip(*columns, strict=True)]
 
 
 def _row_segments(
@@ -217,25 +229,19 @@ def table(
         footer=None if footer is None else [clean(_footer(c, footer, style)) for c in columns],
         caption=None if caption is None else clean(caption),
     )
-    texts = [c.texts(style) for c in columns]
+    rows = rows if isinstance(rows, Sequence) else list(rows)
     made: dict[str, Cell] = {}  # a text seen before is the same cell: cleaned and measured once
-
-    def cell(value: str) -> Cell:
-        found = made.get(value)
-        if found is None:
-            found = made[value] = Cell.of(clean(value))
-        return found
-
-    if not any(cell_styles):
-        result.rows = [[cell(text(row)) for text in texts] for row in rows]
-        return result
-    result.rows = [
-        [
-            cell(text(row))._replace(style=how(row)) if how is not None else cell(text(row))
-            for text, how in zip(texts, cell_styles, strict=True)
-        ]
-        for row in rows
-    ]
+    columns_cells: list[list[Cell]] = []
+    for column, how in zip(columns, cell_styles, strict=True):
+        texts = column.cells(rows, style)
+        for text in set(texts).difference(made):
+            made[text] = Cell.of(clean(text))
+        cells = list(map(made.__getitem__, texts))
+        if how is not None:
+            wanted = list(map(how, rows))
+            cells = [c if c.style == w else c._replace(style=w) for c, w in zip(cells, wanted, strict=True)]
+        columns_cells.append(cells)
+    result.rows = [list(row) for row in zip(*columns_cells, strict=True)]
     return result
 
 
@@ -243,3 +249,9 @@ def _footer(column: Column[Any], footer: Any, style: Style) -> str:
     """A footer cell: a total of zero reads 0, not blank."""
     value = column.value(footer)
     return column.cell(value, style) if value == 0 else column.text(footer, style)
+
+
+def draw(console: Console, table: Any) -> None:
+    """Print `table` (a :class:`TerminalTable` or any renderable) on `console`. A table drawn line by line
+    fits the console by construction, so rich's cropping pass over the output (a call per line) is skipped."""
+    console.print(table, crop=not (isinstance(table, TerminalTable) and table.fits(console.options)))
