@@ -542,17 +542,16 @@ class _Expander:
                 except ValueError as exc:
                     raise SpecError(f"{item.kind}: {exc}", _placed(item.loc, path)) from None
                 continue
-            scope = self.scope(local, tensor) if scope is None and _is_given(raw) else scope
-            values[arg.name] = self.argument(item, arg, raw, scope, path)
+            worked_out = _is_given(raw)
+            if worked_out and scope is None:
+                scope = self.scope(local, tensor)
+            values[arg.name] = self.argument(item, arg, raw, scope if worked_out else None, path)
         return values
 
     def argument(self, item: Item, arg: layers.Arg, raw: Raw, scope: Mapping[str, expr.Value] | None, path: str) -> Any:
-        """One argument given in the spec, in normal form (an expression evaluated in `scope`)."""
+        """One argument given in the spec, in normal form: a literal, or (given a `scope`) worked out in it."""
         try:
-            value = raw.value
-            if scope is not None and _is_given(raw):
-                value = self.value(raw, scope, path)
-            value = layers.coerce(arg, value)
+            value = layers.coerce(arg, raw.value if scope is None else self.value(raw, scope, path))
         except ValueError as exc:
             raise SpecError(f"{item.kind}: {exc}", _placed(raw.loc, path)) from None
         if _too_large(value):

@@ -58,14 +58,8 @@ class Memory:
 
 
 def _requires_grad(analysis: Analysis) -> dict[str, bool]:
-    """Whether autograd tracks each tensor: a layer with parameters, or one reading a tracked tensor.
-
-    The network's input is not tracked, so layers before the first weighted one save nothing.
-    """
-    grad = {INPUT: False}
-    for layer in analysis.layers:
-        grad[layer.name] = layer.params > 0 or any(grad[name] for name in layer.inputs)
-    return grad
+    """Whether autograd tracks each tensor (see :func:`_walk`)."""
+    return _walk(analysis, 1).grad
 
 
 def _last_uses(analysis: Analysis) -> dict[str, int]:
@@ -100,6 +94,9 @@ class _Walk:
     """Per-sample bytes each layer adds to the saved set (a shared storage counts at its first saver)."""
     transient: int
     """Elements per sample of the largest gradient pair alive in backward."""
+    grad: dict[str, bool]
+    """Whether autograd tracks each tensor: a layer with parameters, or one reading a tracked tensor
+    (the network's input is not tracked, so layers before the first weighted one save nothing)."""
 
 
 def _walk(analysis: Analysis, dtype_bytes: int) -> _Walk:
@@ -200,7 +197,7 @@ def _walk(analysis: Analysis, dtype_bytes: int) -> _Walk:
         shapes = layer.input_shapes
         pair = size + (prod(shapes[0]) if len(shapes) == 1 else sum(map(prod, shapes)))
         transient = max(transient, pair)
-    return _Walk(storage, storage_last, train_storage, train_last, peak, per_sample, fixed, by_layer, transient)
+    return _Walk(storage, storage_last, train_storage, train_last, peak, per_sample, fixed, by_layer, transient, grad)
 
 
 def _storages(analysis: Analysis, *, training: bool) -> tuple[dict[str, str], dict[str, int]]:
