@@ -60,51 +60,24 @@ class Column(Generic[Row]):
     display: Callable[[Row, Style], str] | None = None
     """A cell made of more than its value (a figure with its layer and setting); JSON keeps `value` alone."""
 
-    def texts(self, style: Style) -> Callable[[Row], str]:
-        """This column's cells in `style`, as a function of the row: what :meth:`text` gives, with each
-        distinct value formatted once (a table repeats its shapes and figures; the writers stay linear)."""
-        if self.display is not None:
-            display = self.display
-            return lambda row: display(row, style)
-        value, cell = self.value, self.cell
-        none = "" if style is Style.CSV else NO_VALUE
-        blank = self.blank_zero and style in (Style.HUMAN, Style.EXACT)
-        done: dict[Any, str] = {}
-
-        def text(row: Row) -> str:
-            figure = value(row)
-            if figure is None:
-                return none
-            if blank and figure == 0:
-                return ""
-            key = tuple(figure) if isinstance(figure, list) else figure
-            found = done.get(key)
-            if found is None:
-                found = done[key] = cell(figure, style)
-            return found
-
-        return text
-
     def cells(self, rows: Sequence[Row], style: Style) -> list[str]:
-        """:meth:`texts` of every row at once: the values read in one pass, each distinct one formatted once."""
+        """:meth:`text` of every row: the values read in one pass, each distinct one formatted once
+        (a table repeats its shapes and figures; the writers stay linear)."""
         if self.display is not None:
             display = self.display
             return [display(row, style) for row in rows]
         values = [tuple(v) if isinstance(v, list) else v for v in map(self.value, rows)]
-        none = "" if style is Style.CSV else NO_VALUE
-        blank = self.blank_zero and style in (Style.HUMAN, Style.EXACT)
-        cell = self.cell
-        done = {
-            v: none if v is None else "" if blank and v == 0 else cell(list(v) if isinstance(v, tuple) else v, style)
-            for v in set(values)
-        }
+        done = {v: self._formatted(list(v) if isinstance(v, tuple) else v, style) for v in set(values)}
         return list(map(done.__getitem__, values))
 
     def text(self, row: Row, style: Style) -> str:
         """This column's cell of `row` in `style`."""
         if self.display is not None:
             return self.display(row, style)
-        value = self.value(row)
+        return self._formatted(self.value(row), style)
+
+    def _formatted(self, value: Any, style: Style) -> str:
+        """A value's cell in `style`: no value, a blank for zero where the column hides it, or its text."""
         if value is None:
             return "" if style is Style.CSV else NO_VALUE
         if self.blank_zero and value == 0 and style in (Style.HUMAN, Style.EXACT):

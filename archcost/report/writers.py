@@ -67,10 +67,15 @@ def csv_text(columns: Sequence[Column[Any]], rows: Iterable[Any], footer: Iterab
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in columns])
-    texts = [c.texts(Style.CSV) for c in columns]
     for group in (rows, footer):
-        writer.writerows([printable(text(row)) for text in texts] for row in group)
+        writer.writerows([list(map(printable, row)) for row in _cells(columns, group, Style.CSV)])
     return out.getvalue()
+
+
+def _cells(columns: Sequence[Column[Any]], rows: Iterable[Any], style: Style) -> Iterable[tuple[str, ...]]:
+    """Each row's cells in `style`, made a column at a time (:meth:`Column.cells`)."""
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    return zip(*(c.cells(rows, style) for c in columns), strict=True)
 
 
 # ---------------------------------------------------------------------------- Markdown
@@ -87,8 +92,7 @@ def markdown_table(
         "| " + " | ".join(markdown_escape(c.header) for c in columns) + " |",
         "|" + "|".join(_ALIGN_RULE[c.align] for c in columns) + "|",
     ]
-    texts = [c.texts(Style.MARKDOWN) for c in columns]
-    lines += ["| " + " | ".join(markdown_escape(text(row)) for text in texts) + " |" for row in rows]
+    lines += ["| " + " | ".join(map(markdown_escape, row)) + " |" for row in _cells(columns, rows, Style.MARKDOWN)]
     for row in footer:
         cells = (markdown_escape(c.text(row, Style.MARKDOWN)) for c in columns)
         lines.append("| " + " | ".join(f"**{x}**" if x and bold_footer else x for x in cells) + " |")
